@@ -1,0 +1,132 @@
+"""`python -m pipelines <command>`: the one command line schedulers and people use.
+
+Exit codes: 0 done; 1 failed, nothing published; 2 usage error; 75 another refresh holds the
+lock (try again later; nothing changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipelines import config as config_mod
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines",
+        description="bouncedesk: load SES bounce data into DuckDB and report on it.",
+        epilog="Database: --db PATH, else $BOUNCEDESK_DB, else data/bouncedesk.duckdb.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    r = sub.add_parser(
+        "refresh",
+        help="load whatever is new from the sources (idempotent; safe under cron)",
+        description=(
+            "Load new SES exports (local folder, s3://bucket/prefix, sqs://queue or a queue URL) "
+            "and directory CSVs, in one transaction. Objects already loaded are skipped; the "
+            "same event arriving twice counts once; bad records are quarantined, never fatal."
+        ),
+    )
+    r.add_argument("--source", action="append", default=[], metavar="SRC",
+                   help="folder, s3://bucket/prefix, sqs://queue-name or queue URL (repeatable)")
+    r.add_argument("--config", metavar="FILE.toml", help="TOML file listing sources, directory, tag names")
+    r.add_argument("--directory", metavar="DIR", help="folder with portals.csv, users.csv, batches.csv")
+    r.add_argument("--db", metavar="PATH", help="database file")
+    r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="wait this long for a running refresh to finish (default: exit at once)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    d = sub.add_parser(
+        "demo",
+        help="generate the realistic demo data set and load it",
+        description=(
+            "Write ~60 days of SES exports (Firehose layout, gzip, concatenated records) and LMS "
+            "directory CSVs for ~50 portals to data/demo/, then load them into a fresh database."
+        ),
+    )
+    d.add_argument("--sends", type=int, default=100_000, help="number of messages sent (default 100000)")
+    d.add_argument("--portals", type=int, default=50, help="number of portals (default 50)")
+    d.add_argument("--days", type=int, default=60, help="days of history (default 60)")
+    d.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    d.add_argument("--out", metavar="DIR", help="where to write the exports (default data/demo)")
+    d.add_argument("--db", metavar="PATH", help="database file (replaced)")
+    d.add_argument("--no-load", action="store_true", help="only write the files")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "refresh":
+            return cmd_refresh(args)
+        if args.command == "demo":
+            return cmd_demo(args)
+    except KeyboardInterrupt:
+        print("interrupted; nothing was published by the unfinished step", file=sys.stderr)
+        return EXIT_FAILED
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from pipelines.refresh import RefreshLocked, refresh
+    from pipelines.sources import open_source
+    from pipelines.store import DatabaseBusy
+
+    cfg = config_mod.RefreshConfig()
+    try:
+        if args.config:
+            cfg = config_mod.load_config(args.config)
+        specs = args.source or cfg.sources
+        directory = args.directory or cfg.directory
+        if not specs and not directory:
+            return _fail("nothing to load: give --source (repeatable), --directory or --config",
+                         EXIT_USAGE)
+        sources = [open_source(s) for s in specs]
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    db = config_mod.resolve_db_path(args.db)
+    try:
+        summary = refresh(
+            db, sources, Path(directory) if directory else None, cfg.attribution,
+            cfg.max_object_bytes, wait_seconds=args.wait, quiet=args.quiet,
+        )
+    except RefreshLocked as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    except DatabaseBusy as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    except Exception as exc:  # one line for the scheduler's log, not a traceback
+        return _fail(f"refresh failed, nothing published: {type(exc).__name__}: {exc}")
+    print(summary.line())
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines import demo
+
+    db = config_mod.resolve_db_path(args.db)
+    out = Path(args.out) if args.out else config_mod.REPO_ROOT / "data" / "demo"
+    try:
+        summary = demo.build_demo(
+            out, db, sends=args.sends, portals=args.portals, days=args.days, seed=args.seed,
+            load=not args.no_load, quiet=args.quiet,
+        )
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except Exception as exc:
+        return _fail(f"demo failed: {type(exc).__name__}: {exc}")
+    if summary is not None:
+        print(summary.line())
+    return EXIT_OK

@@ -1,0 +1,91 @@
+"""Where things are and how events are attributed: one rule for the CLI and the app."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DB = REPO_ROOT / "data" / "bouncedesk.duckdb"
+DB_ENV = "BOUNCEDESK_DB"
+
+
+def resolve_db_path(cli_value: str | os.PathLike | None = None) -> Path:
+    """`--db PATH`, else `$BOUNCEDESK_DB`, else `data/bouncedesk.duckdb` under the repo."""
+    if cli_value:
+        return Path(cli_value).expanduser().resolve()
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return DEFAULT_DB
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Which SES message tag, else which header, carries each attribution field."""
+
+    portal_tag: str = "portal_id"
+    batch_tag: str = "upload_batch_id"
+    type_tag: str = "message_type"
+    portal_header: str = "X-Portal-Id"
+    batch_header: str = "X-Upload-Batch-Id"
+    type_header: str = "X-Message-Type"
+
+    def as_params(self) -> dict[str, str]:
+        return {
+            "portal_tag": self.portal_tag,
+            "batch_tag": self.batch_tag,
+            "type_tag": self.type_tag,
+            "portal_header": self.portal_header.lower(),
+            "batch_header": self.batch_header.lower(),
+            "type_header": self.type_header.lower(),
+        }
+
+
+@dataclass(frozen=True)
+class RefreshConfig:
+    sources: list[str] = field(default_factory=list)
+    directory: str | None = None
+    attribution: Attribution = Attribution()
+    # A gzip object that inflates past this is treated as hostile (a zip bomb), not loaded.
+    max_object_bytes: int = 2 * 1024**3
+
+
+def load_config(path: str | os.PathLike) -> RefreshConfig:
+    """Read a TOML refresh config.
+
+    ```toml
+    sources = ["s3://bucket/ses/", "sqs://ses-bounces"]
+    directory = "exports/lms"
+    [attribution]
+    portal_tag = "portal_id"
+    portal_header = "X-Portal-Id"
+    ```
+    Relative paths resolve against the config file's folder.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ValueError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config file {path} is not valid TOML: {exc}") from exc
+    base = path.resolve().parent
+
+    def local(p: str) -> str:
+        if "://" in p or p.startswith("https:"):
+            return p
+        return str((base / p).resolve())
+
+    unknown = set(data) - {"sources", "directory", "attribution", "max_object_bytes"}
+    if unknown:
+        raise ValueError(f"config file {path}: unknown keys {sorted(unknown)}")
+    attribution = Attribution(**data.get("attribution", {}))
+    return RefreshConfig(
+        sources=[local(s) for s in data.get("sources", [])],
+        directory=local(data["directory"]) if data.get("directory") else None,
+        attribution=attribution,
+        max_object_bytes=int(data.get("max_object_bytes", RefreshConfig.max_object_bytes)),
+    )

@@ -1,0 +1,392 @@
+"""One refresh: list what is new, stage it privately, commit it to the live database in one go.
+
+Phases, and who can see what:
+1. Under the refresh lock (one refresh at a time), list every source and drop the objects the
+   manifest already holds (same key and etag/size).
+2. Stage: fetch, inflate, split and flatten the new objects in a private DuckDB file. The live
+   database is untouched, so readers keep reading and a crash here loses nothing.
+3. Commit: open the live file, copy the staged rows in, attribute, deduplicate, record the
+   manifest and the load, all in one transaction. A crash here rolls back to the last commit.
+4. Only then acknowledge SQS messages and remove the staging file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import time
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines import directory as directory_mod
+from pipelines import records as records_mod
+from pipelines import store
+from pipelines.config import Attribution
+from pipelines.progress import Progress
+from pipelines.sources import ObjectRef, Source
+
+_FIREHOSE_HOUR = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/\d{2}/")
+
+
+class RefreshLocked(RuntimeError):
+    """Another refresh holds the lock."""
+
+
+@dataclass
+class RefreshSummary:
+    load_id: int | None = None
+    objects_seen: int = 0
+    objects_new: int = 0
+    objects_failed: int = 0
+    records_loaded: int = 0
+    records_quarantined: int = 0
+    records_duplicate: int = 0
+    facts_new: int = 0
+    directory_loaded: bool = False
+    seconds: float = 0.0
+    committed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        fields = {k: v for k, v in asdict(self).items() if k != "notes"}
+        fields["seconds"] = f"{self.seconds:.2f}"
+        return " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+@contextmanager
+def refresh_lock(db_path: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Advisory lock next to the database; the OS releases it if the holder dies."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                    raise RefreshLocked(
+                        f"another refresh is running (pid {holder}); this one exits without "
+                        "changes. Rerun later, or pass --wait SECONDS to queue behind it."
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def refresh(
+    db_path: Path,
+    sources: list[Source],
+    directory: Path | None = None,
+    attribution: Attribution = Attribution(),
+    max_object_bytes: int = 2 * 1024**3,
+    wait_seconds: float = 0.0,
+    quiet: bool = False,
+) -> RefreshSummary:
+    started = time.monotonic()
+    summary = RefreshSummary()
+    with refresh_lock(db_path, wait_seconds):
+        known, next_load_id = _manifest(db_path)
+        summary.load_id = next_load_id
+        listed: list[tuple[Source, ObjectRef]] = []
+        redelivered: list[tuple[Source, ObjectRef]] = []
+        for source in sources:
+            for ref in source.list():
+                summary.objects_seen += 1
+                if (ref.source, ref.key, ref.etag) in known:
+                    redelivered.append((source, ref))
+                else:
+                    listed.append((source, ref))
+        summary.objects_new = len(listed)
+        staging_dir = db_path.parent / ".staging" / f"load-{next_load_id}-{os.getpid()}"
+        _clear_stale_staging(db_path.parent / ".staging")
+        staging_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            progress = Progress(len(listed), quiet=quiet)
+            stager = Stager(staging_dir, next_load_id, max_object_bytes)
+            if directory is not None:
+                stager.stage_directory(directory)
+            if not listed and directory is None:
+                _acknowledge(redelivered)
+                summary.seconds = time.monotonic() - started
+                summary.notes.append("nothing new")
+                return summary
+            for source, ref in listed:
+                stager.add(source, ref)
+                progress.advance(1, ref.size)
+            progress.done()
+            progress.stage(f"parsing {len(listed)} new objects ...")
+            staged = stager.build(attribution)
+            progress.stage(
+                f"staged {staged['records']} records, {staged['quarantined']} quarantined; committing ..."
+            )
+            summary.objects_failed = staged["objects_failed"]
+            summary.records_loaded = staged["records"]
+            summary.records_quarantined = staged["quarantined"]
+            summary.directory_loaded = directory is not None
+            _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started)
+            summary.committed = True
+        finally:
+            shutil.rmtree(staging_dir, ignore_errors=True)
+        _acknowledge(listed + redelivered)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _acknowledge(pairs: list[tuple[Source, ObjectRef]]) -> None:
+    by_source: dict[int, tuple[Source, list[ObjectRef]]] = {}
+    for source, ref in pairs:
+        by_source.setdefault(id(source), (source, []))[1].append(ref)
+    for source, refs in by_source.values():
+        source.acknowledge(refs)
+
+
+def _clear_stale_staging(folder: Path) -> None:
+    """Staging left by a killed refresh is garbage: its load never committed."""
+    if folder.exists():
+        for child in folder.iterdir():
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int]:
+    if not db_path.exists():
+        return set(), 1
+    with store.reader(db_path) as con:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        if "_ingest_objects" not in tables:
+            return set(), 1
+        rows = con.execute(
+            "select source, object_key, etag from _ingest_objects"
+        ).fetchall()
+        last = con.execute("select coalesce(max(load_id), 0) from _loads").fetchone()[0]
+    return {(s, k, e or "") for s, k, e in rows}, last + 1
+
+
+class Stager:
+    """Builds one load in a private DuckDB file: staged records, quarantine, facts, manifest."""
+
+    def __init__(self, folder: Path, load_id: int, max_object_bytes: int) -> None:
+        self.folder = folder
+        self.load_id = load_id
+        self.max_object_bytes = max_object_bytes
+        self.db_path = folder / "staging.duckdb"
+        self.files: list[dict] = []  # objects to read with DuckDB
+        self.objects: list[dict] = []  # manifest rows
+        self.rejects: list[dict] = []  # object-level quarantine rows
+        self.fallback_rows: list[dict] = []  # records split by Python from objects DuckDB refused
+        self.has_directory = False
+        self._directory_error: Exception | None = None
+        self.con = duckdb.connect(str(self.db_path))
+        self.con.execute("set TimeZone = 'UTC'")
+        store.create_schema(self.con)
+
+    def stage_directory(self, folder: Path) -> None:
+        self.counts = directory_mod.stage_directory(self.con, folder)
+        self.has_directory = True
+
+    def add(self, source: Source, ref: ObjectRef) -> None:
+        manifest = {
+            "source": ref.source, "object_key": ref.key, "etag": ref.etag, "size_bytes": ref.size,
+            "load_id": self.load_id, "status": "ok", "records": 0, "quarantined": 0, "error": None,
+        }
+        self.objects.append(manifest)
+        # Read errors propagate: a source that cannot be read fails the refresh before any commit.
+        data = source.read(ref)
+        try:
+            plain = records_mod.decompress(data, self.max_object_bytes)
+        except (records_mod.ObjectTooLarge, ValueError, zlib.error, EOFError) as exc:
+            manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            self.rejects.append(self._object_reject(ref, f"unreadable object: {exc}", data))
+            return
+        path = self.folder / f"{len(self.files):06d}.json"
+        path.write_bytes(plain)
+        self.files.append({
+            "filename": str(path), "source": ref.source, "object_key": ref.key,
+            "received_date": _received_date(ref.key), "manifest": manifest,
+        })
+
+    def _object_reject(self, ref: ObjectRef, reason: str, data: bytes) -> dict:
+        return {
+            "load_id": self.load_id, "source": ref.source, "object_key": ref.key,
+            "record_index": None, "byte_offset": None, "reason": reason,
+            "excerpt": data[:80].decode("utf-8", errors="replace"),
+        }
+
+    def build(self, attribution: Attribution) -> dict[str, int]:
+        con = self.con
+        con.execute(
+            "create table staged_json (source varchar, object_key varchar, record_index bigint, "
+            "byte_offset bigint, received_date date, text varchar)"
+        )
+        if self.files:
+            self._read_fast(self.files)
+        if self.fallback_rows:
+            frame = pl.DataFrame(self.fallback_rows, schema=_STAGED_JSON_SCHEMA)  # noqa: F841
+            con.execute("insert into staged_json select * from frame")
+        store.run_script(con, "stage_unwrap.sql", {"load_id": self.load_id})
+        if self.rejects:
+            rejects = pl.DataFrame(self.rejects, schema=_QUARANTINE_SCHEMA)  # noqa: F841
+            con.execute("insert into _quarantine select * from rejects")
+        store.apply_views(con, ("stg", "int"))
+        store.run_script(con, "stage_facts.sql", attribution.as_params())
+        self._finish_manifest()
+        records = con.execute("select count(*) from raw_ses_records").fetchone()[0]
+        quarantined = con.execute("select count(*) from _quarantine").fetchone()[0]
+        fact_rows = con.execute("select count(*) from int_ses_recipient_events").fetchone()[0]
+        lo, hi = con.execute("select min(sent_date), max(sent_date) from staged_facts").fetchone()
+        self.date_range = (lo or date(1970, 1, 1), hi or date(1970, 1, 1))
+        con.execute("checkpoint")
+        con.close()
+        failed = sum(1 for m in self.objects if m["status"] == "failed")
+        return {"records": records, "quarantined": quarantined, "fact_rows": fact_rows,
+                "objects_failed": failed}
+
+    def _read_fast(self, files: list[dict]) -> None:
+        """DuckDB reads well-formed objects in one statement; bisect to find the ones it refuses."""
+        frame = pl.DataFrame(  # noqa: F841
+            [{k: f[k] for k in ("filename", "source", "object_key", "received_date")} for f in files],
+            schema={"filename": pl.String, "source": pl.String, "object_key": pl.String,
+                    "received_date": pl.Date},
+        )
+        try:
+            self.con.execute(
+                """
+                insert into staged_json
+                select f.source, f.object_key,
+                    row_number() over (partition by r.filename order by r.filename) - 1,
+                    null, f.received_date, r.json::varchar
+                from read_json_objects(?, format = 'auto', filename = true) as r
+                join frame as f on f.filename = r.filename
+                """,
+                [[f["filename"] for f in files]],
+            )
+        except duckdb.Error:
+            if len(files) > 1:
+                mid = len(files) // 2
+                self._read_fast(files[:mid])
+                self._read_fast(files[mid:])
+            else:
+                self._read_careful(files[0])
+
+    def _read_careful(self, file: dict) -> None:
+        data = Path(file["filename"]).read_bytes()
+        good, bad = records_mod.split_records(data)
+        for rec in good:
+            self.fallback_rows.append({
+                "source": file["source"], "object_key": file["object_key"], "record_index": rec.index,
+                "byte_offset": rec.offset, "received_date": file["received_date"], "text": rec.text,
+            })
+        for rej in bad:
+            self.rejects.append({
+                "load_id": self.load_id, "source": file["source"], "object_key": file["object_key"],
+                "record_index": rej.index, "byte_offset": rej.offset, "reason": rej.reason,
+                "excerpt": rej.excerpt,
+            })
+
+    def _finish_manifest(self) -> None:
+        counts = {
+            (s, k): (loaded, bad)
+            for s, k, loaded, bad in self.con.execute(
+                """
+                select source, object_key, sum(loaded), sum(bad) from (
+                    select source, object_key, count(*) as loaded, 0 as bad
+                    from raw_ses_records group by all
+                    union all
+                    select source, object_key, 0, count(*) from _quarantine group by all
+                ) group by all
+                """
+            ).fetchall()
+        }
+        for m in self.objects:
+            loaded, bad = counts.get((m["source"], m["object_key"]), (0, 0))
+            m["records"], m["quarantined"] = int(loaded), int(bad)
+            if m["status"] == "ok" and bad:
+                m["status"] = "partial" if loaded else "failed"
+                m["error"] = m["error"] or f"{bad} record(s) quarantined"
+        manifest = pl.DataFrame(self.objects, schema=_MANIFEST_SCHEMA)  # noqa: F841
+        self.con.execute("insert into _ingest_objects select * from manifest")
+
+
+def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: int,
+            seconds_so_far: float) -> None:
+    """Copy the staged load into the live database in one transaction; fills the summary's counts."""
+    lo, hi = stager.date_range
+    with_directory = summary.directory_loaded
+    with store.writer(db_path) as con:
+        store.create_schema(con)
+        con.execute("begin transaction")
+        try:
+            con.execute("attach ? as stg (read_only)", [str(stager.db_path)])
+            if with_directory:
+                directory_mod.replace_directory(con, stager.load_id)
+            store.apply_views(con)
+            before = con.execute("select count(*) from fct_recipient_events").fetchone()[0]
+            store.run_script(con, "commit_load.sql", {"lo": lo, "hi": hi})
+            if with_directory:
+                store.run_script(con, "reattribute_directory.sql")
+            summary.facts_new = con.execute("select count(*) from fct_recipient_events").fetchone()[0] - before
+            summary.records_duplicate = fact_rows - summary.facts_new
+            con.execute("insert into _ingest_objects select * from stg._ingest_objects")
+            con.execute(
+                """
+                insert into _loads values (
+                    $load_id, now() - to_microseconds(cast($elapsed * 1e6 as bigint)), now(),
+                    $sources, $seen, $new, $failed, $loaded, $quarantined, $duplicate, $facts,
+                    $directory, $elapsed
+                )
+                """,
+                {
+                    "load_id": stager.load_id, "elapsed": seconds_so_far,
+                    "sources": ", ".join(sorted({f["source"] for f in stager.objects})),
+                    "seen": summary.objects_seen, "new": summary.objects_new,
+                    "failed": summary.objects_failed, "loaded": summary.records_loaded,
+                    "quarantined": summary.records_quarantined,
+                    "duplicate": summary.records_duplicate, "facts": summary.facts_new,
+                    "directory": with_directory,
+                },
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        con.execute("detach stg")
+
+
+def _received_date(key: str) -> date | None:
+    m = _FIREHOSE_HOUR.search(key)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+_STAGED_JSON_SCHEMA = {
+    "source": pl.String, "object_key": pl.String, "record_index": pl.Int64,
+    "byte_offset": pl.Int64, "received_date": pl.Date, "text": pl.String,
+}
+_QUARANTINE_SCHEMA = {
+    "load_id": pl.Int64, "source": pl.String, "object_key": pl.String, "record_index": pl.Int64,
+    "byte_offset": pl.Int64, "reason": pl.String, "excerpt": pl.String,
+}
+_MANIFEST_SCHEMA = {
+    "source": pl.String, "object_key": pl.String, "etag": pl.String, "size_bytes": pl.Int64,
+    "load_id": pl.Int64, "status": pl.String, "records": pl.Int64, "quarantined": pl.Int64,
+    "error": pl.String,
+}

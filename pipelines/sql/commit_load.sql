@@ -1,0 +1,97 @@
+-- Commit: copy one staged load into the live database. Runs inside the refresh's single
+-- transaction, with the staging database attached as `stg`. Everything here touches only the
+-- new rows and the days they were sent ($lo..$hi), so its cost follows the new data.
+insert into raw_ses_records select * from stg.raw_ses_records;
+
+insert into _quarantine select * from stg._quarantine;
+
+insert into fct_recipient_events
+with new_facts as (
+    select * from stg.staged_facts
+),
+
+known as (
+    select event_key from fct_recipient_events
+    -- A repeated event has the same mail.timestamp, hence the same sent_date.
+    where sent_date between $lo and $hi
+),
+
+fresh as (
+    select * from new_facts
+    where event_key not in (select event_key from known)
+),
+
+-- SES notifications carry no tags: their message's Send event (new or loaded) knows the portal.
+sends as (
+    select message_id, portal_id, upload_batch_id, message_type
+    from stg.staged_facts
+    where event_type = 'Send' and portal_id is not null
+    union all
+    select message_id, portal_id, upload_batch_id, message_type
+    from fct_recipient_events
+    where event_type = 'Send' and portal_id is not null and sent_date between $lo and $hi
+),
+
+send_attribution as (
+    select message_id, any_value(portal_id) as portal_id, any_value(upload_batch_id) as upload_batch_id,
+        any_value(message_type) as message_type
+    from sends
+    group by message_id
+),
+
+-- Last resort: the learner directory, when the address belongs to exactly one portal.
+directory as (
+    select * from stg_directory_addresses
+)
+
+select
+    f.event_key,
+    f.load_id,
+    f.source_kind,
+    f.message_id,
+    f.event_type,
+    f.event_at,
+    f.sent_at,
+    f.sent_date,
+    f.recipient,
+    f.recipient_domain,
+    f.bounce_type,
+    f.bounce_subtype,
+    f.bounce_action,
+    f.status_code,
+    f.diagnostic,
+    f.reporting_mta,
+    f.feedback_id,
+    f.complaint_type,
+    f.complaint_subtype,
+    f.delay_type,
+    coalesce(f.portal_id, s.portal_id, d.portal_id) as portal_id,
+    coalesce(f.upload_batch_id, s.upload_batch_id, case when f.portal_id is null and s.portal_id is null then d.upload_batch_id end)
+        as upload_batch_id,
+    coalesce(f.message_type, s.message_type) as message_type,
+    case
+        when f.portal_id is not null then f.attribution
+        when s.portal_id is not null then 'send'
+        when d.portal_id is not null then 'directory'
+    end as attribution
+from fresh as f
+left join send_attribution as s on f.portal_id is null and s.message_id = f.message_id
+left join directory as d on f.portal_id is null and d.recipient = f.recipient;
+
+-- A Send that arrives after its bounce: give the earlier, unattributed events their portal now.
+update fct_recipient_events as f
+set
+    portal_id = s.portal_id,
+    upload_batch_id = coalesce(f.upload_batch_id, s.upload_batch_id),
+    message_type = coalesce(f.message_type, s.message_type),
+    attribution = 'send'
+from (
+    select message_id, any_value(portal_id) as portal_id, any_value(upload_batch_id) as upload_batch_id,
+        any_value(message_type) as message_type
+    from stg.staged_facts
+    where event_type = 'Send' and portal_id is not null
+    group by message_id
+) as s
+where f.message_id = s.message_id
+    and (f.attribution is null or f.attribution = 'directory')
+    and f.sent_date between $lo and $hi;

@@ -1,0 +1,113 @@
+-- Tables the pipeline writes. Views in queries/ read them; nothing else writes them.
+-- Every statement is idempotent so a new or an old database can be brought up to date.
+
+-- One row per refresh that committed.
+create table if not exists _loads (
+    load_id bigint primary key,
+    started_at timestamptz not null,
+    finished_at timestamptz not null,
+    sources varchar,
+    objects_seen bigint,
+    objects_new bigint,
+    objects_failed bigint,
+    records_loaded bigint,
+    records_quarantined bigint,
+    records_duplicate bigint,
+    facts_new bigint,
+    directory_loaded boolean,
+    seconds double
+);
+
+-- Manifest: every object (file, S3 object, SQS message) a load has read, good or bad.
+create table if not exists _ingest_objects (
+    source varchar not null,
+    object_key varchar not null,
+    etag varchar,
+    size_bytes bigint,
+    load_id bigint not null,
+    status varchar not null,          -- ok | partial | failed
+    records bigint,
+    quarantined bigint,
+    error varchar
+);
+
+-- Malformed input, kept with where it came from and why it was refused.
+create table if not exists _quarantine (
+    load_id bigint not null,
+    source varchar not null,
+    object_key varchar not null,
+    record_index bigint,              -- null when the whole object was refused
+    byte_offset bigint,
+    reason varchar not null,
+    excerpt varchar
+);
+
+-- SES records as received (SNS envelopes unwrapped), so every view can be rebuilt.
+create table if not exists raw_ses_records (
+    load_id bigint not null,
+    source varchar not null,
+    object_key varchar not null,
+    record_index bigint not null,
+    envelope varchar not null,        -- event | notification | sns
+    received_date date,               -- partition key for a later Parquet copy
+    payload json not null
+);
+
+-- Recipient-level facts: one row per (message, recipient, event), deduplicated on event_key.
+create table if not exists fct_recipient_events (
+    event_key varchar not null,
+    load_id bigint not null,
+    source_kind varchar not null,     -- ses_event | ses_notification | log
+    message_id varchar,
+    event_type varchar not null,
+    event_at timestamptz,
+    sent_at timestamptz,
+    sent_date date,
+    recipient varchar not null,
+    recipient_domain varchar,
+    bounce_type varchar,
+    bounce_subtype varchar,
+    bounce_action varchar,
+    status_code varchar,
+    diagnostic varchar,
+    reporting_mta varchar,
+    feedback_id varchar,
+    complaint_type varchar,
+    complaint_subtype varchar,
+    delay_type varchar,
+    portal_id varchar,
+    upload_batch_id varchar,
+    message_type varchar,
+    attribution varchar               -- tag | header | send | directory | null (unattributed)
+);
+
+-- Directory snapshot from the LMS, replaced whole on each directory load.
+create table if not exists dir_portals (
+    portal_id varchar primary key,
+    name varchar,
+    parent_portal_id varchar,
+    email_enabled boolean
+);
+create table if not exists dir_users (
+    user_id varchar,
+    portal_id varchar,
+    name varchar,
+    email varchar,
+    status varchar,
+    upload_batch_id varchar,
+    created_at timestamptz
+);
+create table if not exists dir_batches (
+    batch_id varchar,
+    portal_id varchar,
+    uploaded_at timestamptz,
+    filename varchar,
+    row_count bigint
+);
+create table if not exists _directory_loads (
+    load_id bigint not null,
+    loaded_at timestamptz not null,
+    portals bigint,
+    users bigint,
+    batches bigint
+);

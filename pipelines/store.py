@@ -1,0 +1,161 @@
+"""The DuckDB file: opening it for writing or reading, its schema and its views.
+
+DuckDB lets one process hold a file read-write *or* any number hold it read-only. We keep both
+sides short: the refresh parses into a private staging database and holds the live file only
+for the final insert-and-commit; readers open, query and close. Each side retries briefly while
+the other holds the lock, so the dashboard keeps serving during a refresh and a commit is never
+seen half-done (DuckDB transactions are atomic on disk).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import REPO_ROOT
+
+QUERIES_DIR = REPO_ROOT / "queries"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+# Views are applied layer by layer so a view only ever binds against lower layers.
+LAYERS = ("stg", "int", "fct", "dim", "mart")
+
+_LOCK_ERRORS = ("Could not set lock", "Conflicting lock")
+
+
+class DatabaseBusy(RuntimeError):
+    """Another process held the database file for longer than we were willing to wait."""
+
+
+class DatabaseMissing(FileNotFoundError):
+    """No database file yet: nothing has been loaded."""
+
+
+def sql_file(name: str) -> str:
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def view_files() -> list[Path]:
+    """Every view file in apply order: by layer prefix, then by name."""
+    files = sorted(QUERIES_DIR.glob("*.sql"))
+    order = {layer: i for i, layer in enumerate(LAYERS)}
+
+    def key(p: Path) -> tuple[int, str]:
+        prefix = p.stem.split("_", 1)[0]
+        if prefix not in order:
+            raise ValueError(f"{p.name}: view files must start with one of {LAYERS}")
+        return order[prefix], p.stem
+
+    return sorted(files, key=key)
+
+
+def apply_views(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS) -> list[str]:
+    """Create or replace every view of the given layers; returns the view names in order."""
+    names = []
+    for path in view_files():
+        if path.stem.split("_", 1)[0] not in layers:
+            continue
+        body = path.read_text(encoding="utf-8").strip().rstrip(";")
+        con.execute(f"create or replace view {path.stem} as\n{body}")
+        names.append(path.stem)
+    return names
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in _statements(sql_file("schema.sql")):
+        con.execute(statement)
+
+
+def _statements(script: str) -> list[str]:
+    without_comments = re.sub(r"--[^\n]*", "", script)
+    return [s.strip() for s in without_comments.split(";") if s.strip()]
+
+
+def run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+    """Run each statement of a file under pipelines/sql, binding only the params it names."""
+    for statement in _statements(sql_file(name)):
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        con.execute(statement, used or None)
+
+
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    # Dates are UTC everywhere: rates are attributed to the UTC day of sending.
+    con.execute("set TimeZone = 'UTC'")
+    # Nothing may be downloaded at run time.
+    con.execute("set autoinstall_known_extensions = false")
+    con.execute("set autoload_known_extensions = true")
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return any(marker in str(exc) for marker in _LOCK_ERRORS)
+
+
+def _retry_open(open_fn, wait_seconds: float, what: str):
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.02
+    while True:
+        try:
+            return open_fn()
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise DatabaseBusy(
+                        f"{what}: the database is held by another process; try again shortly"
+                    ) from exc
+                raise
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+
+
+@contextmanager
+def writer(path: Path, wait_seconds: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Read-write connection; waits while readers hold the file. Checkpoints and closes after."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _retry_open(lambda: duckdb.connect(str(path)), wait_seconds, "refresh")
+    try:
+        _configure(con)
+        yield con
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+@contextmanager
+def reader(path: Path, wait_seconds: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Short-lived read-only view of the database, waiting out a refresh's commit.
+
+    An in-memory database that ATTACHes the file: `connect(path, read_only=True)` would hand back
+    a cached, stale instance while any other connection to the path is open in this process.
+    """
+    if not path.exists():
+        raise DatabaseMissing(f"no database at {path}")
+
+    def open_attached():
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("attach ? as wh (read_only)", [str(path)])
+            con.execute("use wh")
+        except Exception:
+            con.close()
+            raise
+        return con
+
+    con = _retry_open(open_attached, wait_seconds, "read")
+    try:
+        _configure(con)
+        yield con
+    finally:
+        con.close()
+
+
+def version(path: Path) -> tuple[int, int]:
+    """Changes whenever a refresh commits; cache keys include it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)

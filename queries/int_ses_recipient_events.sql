@@ -1,0 +1,77 @@
+-- grain: one row per (SES record, recipient named in it); only records without a defect.
+-- Each recipient of a Bounce or DeliveryDelay has its own action/status/diagnostic, so they are
+-- read per recipient, never per record.
+with records as (
+    select * from stg_ses_records
+    where defect is null
+),
+
+recipients as (
+    select
+        records.* exclude (recipients, tags, headers),
+        tags,
+        headers,
+        unnest(json_extract(recipients, '$[*]')) as recipient_json
+    from records
+),
+
+addressed as (
+    select
+        *,
+        case
+            when json_type(recipient_json) = 'OBJECT' then recipient_json ->> 'emailAddress'
+            else recipient_json ->> '$'
+        end as address_text
+    from recipients
+),
+
+normalised as (
+    select
+        *,
+        -- "Name <a@b.example>" keeps only the address; lower-cased as mailbox providers treat it.
+        lower(trim(coalesce(
+            nullif(regexp_extract(address_text, '<([^<>]+)>\s*$', 1), ''), address_text
+        ))) as recipient
+    from addressed
+),
+
+final as (
+    select
+        md5(concat_ws(
+            '|', event_type, message_id, recipient,
+            coalesce(feedback_id, strftime(event_at, '%Y-%m-%dT%H:%M:%S.%f'), '')
+        )) as event_key,
+        load_id,
+        source,
+        object_key,
+        record_index,
+        source_kind,
+        message_id,
+        event_type,
+        event_at,
+        sent_at,
+        cast(sent_at as date) as sent_date,
+        recipient,
+        nullif(split_part(recipient, '@', -1), recipient) as recipient_domain,
+        bounce_type,
+        bounce_subtype,
+        case when event_type in ('Bounce', 'DeliveryDelay') then recipient_json ->> 'action' end
+            as bounce_action,
+        case when event_type in ('Bounce', 'DeliveryDelay') then recipient_json ->> 'status' end
+            as status_code,
+        case
+            when event_type in ('Bounce', 'DeliveryDelay') then recipient_json ->> 'diagnosticCode'
+            else event_detail
+        end as diagnostic,
+        reporting_mta,
+        feedback_id,
+        complaint_type,
+        complaint_subtype,
+        delay_type,
+        tags,
+        headers
+    from normalised
+    where recipient is not null and recipient <> ''
+)
+
+select * from final
