@@ -96,9 +96,9 @@ def split_records(data: bytes) -> tuple[list[Record], list[Rejected]]:
         except json.JSONDecodeError as exc:
             nxt = _RESYNC.search(text, pos + 1)
             stop = nxt.end() - 1 if nxt else n
-            reason = f"malformed JSON: {exc.msg}"
-            if exc.pos >= n:
-                reason = "truncated JSON record (object ends mid-record)"
+            reason = f"malformed JSON: {exc.msg} (at byte {byte_pos})"
+            if nxt is None and text[pos:].lstrip().startswith("{") and not text.rstrip().endswith("}"):
+                reason = "truncated JSON record: the object ends mid-record"
             rejected.append(Rejected(index, byte_pos, reason, _excerpt(text[pos:stop])))
             index += 1
             advance(stop)

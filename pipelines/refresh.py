@@ -93,12 +93,13 @@ def refresh(
     db_path: Path,
     sources: list[Source],
     directory: Path | None = None,
-    attribution: Attribution = Attribution(),
+    attribution: Attribution | None = None,
     max_object_bytes: int = 2 * 1024**3,
     wait_seconds: float = 0.0,
     quiet: bool = False,
 ) -> RefreshSummary:
     started = time.monotonic()
+    attribution = attribution or Attribution()
     summary = RefreshSummary()
     with refresh_lock(db_path, wait_seconds):
         known, next_load_id = _manifest(db_path)
@@ -335,11 +336,12 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
             if with_directory:
                 directory_mod.replace_directory(con, stager.load_id)
             store.apply_views(con)
-            before = con.execute("select count(*) from fct_recipient_events").fetchone()[0]
+            count_facts = "select count(*) from fct_recipient_events"
+            before = con.execute(count_facts).fetchone()[0]
             store.run_script(con, "commit_load.sql", {"lo": lo, "hi": hi})
             if with_directory:
                 store.run_script(con, "reattribute_directory.sql")
-            summary.facts_new = con.execute("select count(*) from fct_recipient_events").fetchone()[0] - before
+            summary.facts_new = con.execute(count_facts).fetchone()[0] - before
             summary.records_duplicate = fact_rows - summary.facts_new
             con.execute("insert into _ingest_objects select * from stg._ingest_objects")
             con.execute(

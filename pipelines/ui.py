@@ -1,0 +1,86 @@
+"""Streamlit helpers shared by the pages: cached reads keyed on the database version, downloads,
+empty states. Pages stay thin: no SQL and no duckdb here or there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from pipelines import reads, store
+from pipelines.config import DEFAULT_DB, REPO_ROOT, resolve_db_path
+
+
+def db_path() -> Path:
+    return resolve_db_path()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_read(db: str, version: tuple[int, int], name: str, params: tuple) -> pl.DataFrame:
+    return reads.read(Path(db), name, **dict(params))
+
+
+def read(name: str, **params) -> pl.DataFrame:
+    """A read from queries/reads/, cached until the next refresh commits."""
+    db = db_path()
+    return _cached_read(str(db), store.version(db), name, tuple(sorted(params.items())))
+
+
+def download(df: pl.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
+    from pipelines.csv_safe import to_safe_csv
+
+    st.download_button(label, data=to_safe_csv(df), file_name=file_name, mime="text/csv",
+                       on_click="ignore", key=key or f"dl-{file_name}")
+
+
+def table(df: pl.DataFrame, file_name: str, empty: str) -> None:
+    """A table with its CSV download, or a sentence saying why there is nothing to show."""
+    if df.is_empty():
+        st.info(empty)
+        return
+    st.dataframe(df, hide_index=True)
+    download(df, file_name)
+
+
+def ensure_database() -> bool:
+    """True when there is data to show. On the very first start, builds the demo database."""
+    db = db_path()
+    if db.exists():
+        return True
+    if db != DEFAULT_DB:
+        st.info(
+            f"No database at `{db}` yet. Load data with\n\n"
+            f"`python -m pipelines refresh --db {db} --source <folder | s3://bucket/prefix> "
+            "--directory <lms-exports>`"
+        )
+        return False
+    with st.status("First start: building the demo database (about 100,000 sends) ...",
+                   expanded=True) as status:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pipelines", "demo"], cwd=REPO_ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            st.write(line.rstrip())
+        if proc.wait() != 0:
+            status.update(label="Building the demo failed", state="error")
+            st.error("The demo build failed; run `python -m pipelines demo` in a terminal to see why.")
+            return False
+        status.update(label="Demo database ready", state="complete", expanded=False)
+    st.cache_data.clear()
+    return True
+
+
+def guarded(fn, *args, **kwargs):
+    """Run a read; turn a busy or missing database into a message instead of a traceback."""
+    try:
+        return fn(*args, **kwargs)
+    except store.DatabaseBusy:
+        st.warning("A refresh is committing new data right now. Reload the page in a few seconds.")
+    except store.DatabaseMissing:
+        st.info("No database yet: run `python -m pipelines demo` or `python -m pipelines refresh`.")
+    st.stop()

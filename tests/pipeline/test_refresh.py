@@ -1,0 +1,278 @@
+"""Refresh semantics on a local folder: incremental, idempotent, deduplicated, quarantining, attributing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines import refresh as refresh_mod
+from pipelines import store
+from pipelines.refresh import refresh
+from pipelines.sources import LocalSource
+from tests import sesdata as ses
+
+HOUR = "2026/11/20/10/"
+T0 = "2026-11-20T10:00:00.000Z"
+T1 = "2026-11-20T10:00:05.000Z"
+
+
+def q(db: Path, sql: str, params=None) -> list[tuple]:
+    with store.reader(db) as con:
+        return con.execute(sql, params).fetchall()
+
+
+def counts(db: Path) -> dict[str, int]:
+    return dict(q(db, "select event_type, count(*) from fct_recipient_events group by 1"))
+
+
+def run(db: Path, src: Path, **kw):
+    return refresh(db, [LocalSource(src)], quiet=True, **kw)
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    folder = tmp_path / "ses"
+    folder.mkdir()
+    # 3 messages: m1 delivered, m2 hard-bounced, m3 to two recipients, both delivered.
+    ses.write_object(folder, HOUR + "s-1-a", [
+        ses.send("m1", "ann@a.example", T0),
+        ses.send("m2", "bob@b.example", T0),
+        ses.send("m3", ["cy@c.example", "Dee <DEE@C.example>"], T0),
+    ])
+    ses.write_object(folder, HOUR + "s-1-b", [
+        ses.delivery("m1", "ann@a.example", T0, T1),
+        ses.bounce("m2", "bob@b.example", T0, T1),
+        ses.delivery("m3", "cy@c.example", T0, T1),
+        ses.delivery("m3", "dee@c.example", T0, T1),
+    ], newline=True, gz=False)
+    return folder
+
+
+def test_first_load_flattens_records_to_recipient_facts(tmp_path, src):
+    db = tmp_path / "d.duckdb"
+    summary = run(db, src)
+    # Hand count: 3 Send records name 4 recipients; 4 other records name 1 each.
+    assert counts(db) == {"Send": 4, "Delivery": 3, "Bounce": 1}
+    assert summary.objects_new == 2 and summary.records_loaded == 7 and summary.facts_new == 8
+    # The display name is dropped and the address lower-cased.
+    assert ("dee@c.example", "c.example") in q(
+        db, "select recipient, recipient_domain from fct_recipient_events where event_type = 'Send'")
+    row = q(db, "select bounce_type, status_code, diagnostic, portal_id, attribution, sent_date "
+                "from fct_recipient_events where event_type = 'Bounce'")[0]
+    assert row[:5] == ("Permanent", "5.1.1", "smtp; 550 5.1.1 user unknown", "p1", "tag")
+    assert str(row[5]) == "2026-11-20"
+
+
+def test_second_run_reads_nothing_and_changes_nothing(tmp_path, src, monkeypatch):
+    db = tmp_path / "d.duckdb"
+    run(db, src)
+    before = q(db, "select * exclude (load_id) from fct_recipient_events order by event_key")
+    reads = []
+    monkeypatch.setattr(LocalSource, "read", lambda self, ref: reads.append(ref.key) or b"")
+    summary = run(db, src)
+    assert summary.objects_new == 0 and not summary.committed
+    assert reads == []
+    assert q(db, "select * exclude (load_id) from fct_recipient_events order by event_key") == before
+    assert q(db, "select count(*) from _loads") == [(1,)]
+
+
+def test_only_new_objects_are_read(tmp_path, src, monkeypatch):
+    db = tmp_path / "d.duckdb"
+    run(db, src)
+    ses.write_object(src, "2026/11/20/11/s-1-c", [ses.send("m4", "eve@a.example", "2026-11-20T11:00:00Z")])
+    reads = []
+    original = LocalSource.read
+    monkeypatch.setattr(LocalSource, "read", lambda self, ref: reads.append(ref.key) or original(self, ref))
+    summary = run(db, src)
+    assert reads == ["2026/11/20/11/s-1-c"]
+    assert summary.objects_seen == 3 and summary.objects_new == 1 and summary.facts_new == 1
+
+
+def test_same_event_in_two_objects_counts_once(tmp_path, src):
+    db = tmp_path / "d.duckdb"
+    # Firehose redelivers: the bounce of m2 again in a new object, and the Send of m1 twice in one.
+    ses.write_object(src, "2026/11/20/12/s-1-retry", [
+        ses.bounce("m2", "bob@b.example", T0, T1),
+        ses.send("m1", "ann@a.example", T0),
+        ses.send("m1", "ann@a.example", T0),
+    ])
+    summary = run(db, src)
+    assert counts(db) == {"Send": 4, "Delivery": 3, "Bounce": 1}
+    assert summary.records_duplicate == 3
+
+
+def test_duplicate_arriving_in_a_later_run_counts_once(tmp_path, src):
+    db = tmp_path / "d.duckdb"
+    run(db, src)
+    ses.write_object(src, "2026/11/21/09/s-1-late", [ses.bounce("m2", "bob@b.example", T0, T1)])
+    summary = run(db, src)
+    assert summary.objects_new == 1 and summary.facts_new == 0 and summary.records_duplicate == 1
+    assert counts(db)["Bounce"] == 1
+    # The raw record is still kept, so lineage shows both deliveries of it.
+    assert q(db, "select count(*) from raw_ses_records where payload->>'eventType' = 'Bounce'") == [(2,)]
+
+
+def test_changed_object_is_read_again_and_its_known_events_count_once(tmp_path, src):
+    db = tmp_path / "d.duckdb"
+    run(db, src)
+    ses.write_object(src, HOUR + "s-1-a", [
+        ses.send("m1", "ann@a.example", T0),
+        ses.send("m5", "fay@a.example", T0),
+    ])
+    summary = run(db, src)
+    assert summary.objects_new == 1 and summary.facts_new == 1
+    assert counts(db)["Send"] == 5
+
+
+def test_bad_input_is_quarantined_and_good_neighbours_load(tmp_path):
+    folder = tmp_path / "ses"
+    good = json.dumps(ses.send("g1", "ok@a.example", T0))
+    unknown_type = json.dumps({**ses.send("g2", "x@a.example", T0), "eventType": "Teleport"})
+    no_recipients = json.dumps(ses.send("g3", [], T0))
+    not_ses = json.dumps({"hello": "world"})
+    bad_time = json.dumps(ses.send("g4", "y@a.example", "yesterday-ish"))
+    folder.mkdir()
+    (folder / "mixed").write_bytes(
+        gzip.compress((good + unknown_type + "{broken json\n" + no_recipients + not_ses + bad_time).encode())
+    )
+    (folder / "latin1").write_bytes(
+        (good.replace("g1", "g5") + "\n" + good.replace("g1", "g6").replace("Welcome", "caf\xe9")).encode(
+            "latin-1"
+        )
+    )
+    (folder / "truncated.gz").write_bytes(gzip.compress(good.encode())[:-10])
+    db = tmp_path / "d.duckdb"
+    summary = run(db, folder)
+    reasons = sorted(r for (r,) in q(db, "select reason from _quarantine"))
+    # 6 bad records, plus the truncated gzip object refused whole.
+    assert len(reasons) == 7 == summary.records_quarantined
+    assert any(r.startswith("malformed JSON") for r in reasons)
+    assert "invalid UTF-8 in record" in reasons
+    assert "unknown event type: Teleport" in reasons
+    assert "record names no recipients" in reasons
+    assert any(r.startswith("unknown record shape") for r in reasons)
+    assert any(r.startswith("mail.timestamp missing or unreadable") for r in reasons)
+    assert q(db, "select reason from _quarantine where object_key = 'truncated.gz'") == [
+        ("unreadable object: truncated gzip stream",)]
+    assert q(db, "select status from _ingest_objects where object_key = 'truncated.gz'") == [("failed",)]
+    # g1 and g5 are the good records around the bad ones.
+    assert sorted(r for (r,) in q(db, "select message_id from fct_recipient_events")) == ["g1", "g5"]
+    assert summary.objects_failed == 1
+
+
+def test_lenient_timestamps(tmp_path):
+    folder = tmp_path / "ses"
+    folder.mkdir()
+    ses.write_object(folder, "o", [ses.send("t1", "a@a.example", "2018-10-08T14:05:45 +0000")])
+    db = tmp_path / "d.duckdb"
+    run(db, folder)
+    assert [str(r[0]) for r in q(db, "select sent_at from fct_recipient_events")] == [
+        "2018-10-08 14:05:45+00:00"
+    ]
+
+
+def test_attribution_order_tag_header_send_directory(tmp_path):
+    folder = tmp_path / "ses"
+    folder.mkdir()
+    hdr = [{"name": "X-Portal-Id", "value": "p-hdr"}, {"name": "X-Upload-Batch-Id", "value": "b-hdr"}]
+    ses.write_object(folder, "a", [
+        ses.send("tagged", "t@a.example", T0, portal="p-tag"),
+        ses.send("headed", "h@a.example", T0, portal=None, headers=hdr),
+        ses.send("viasend", "s@a.example", T0, portal="p-send", batch="b7"),
+        # The identity notification of that message's bounce carries no tags at all.
+        ses.sns_envelope(ses.notification(ses.bounce("viasend", "s@a.example", T0, T1))),
+        ses.send("viadir", "d@a.example", T0, portal=None),
+        ses.send("lost", "nobody@a.example", T0, portal=None),
+    ])
+    dirs = tmp_path / "dir"
+    dirs.mkdir()
+    (dirs / "portals.csv").write_text("portal_id,name,parent_portal_id\np-dir,Dir portal,\n")
+    (dirs / "users.csv").write_text(
+        "user_id,portal_id,name,email,status,upload_batch_id,created_at\n"
+        "u1,p-dir,Dee,D@a.example,active,b9,2026-01-01T00:00:00Z\n"
+    )
+    (dirs / "batches.csv").write_text("batch_id,portal_id,uploaded_at,filename,rows\n")
+    db = tmp_path / "d.duckdb"
+    refresh(db, [LocalSource(folder)], directory=dirs, quiet=True)
+    got = dict(
+        ((m, e), (p, b, a)) for m, e, p, b, a in q(
+            db, "select message_id, event_type, portal_id, upload_batch_id, attribution "
+                "from fct_recipient_events")
+    )
+    assert got[("tagged", "Send")] == ("p-tag", None, "tag")
+    assert got[("headed", "Send")] == ("p-hdr", "b-hdr", "header")
+    assert got[("viasend", "Bounce")] == ("p-send", "b7", "send")
+    assert got[("viadir", "Send")] == ("p-dir", "b9", "directory")
+    assert got[("lost", "Send")] == (None, None, None)  # kept, unattributed
+
+
+def test_send_arriving_after_its_bounce_attributes_it(tmp_path):
+    folder = tmp_path / "ses"
+    folder.mkdir()
+    ses.write_object(folder, "1", [ses.notification(ses.bounce("late", "l@a.example", T0, T1))])
+    db = tmp_path / "d.duckdb"
+    run(db, folder)
+    assert q(db, "select portal_id from fct_recipient_events") == [(None,)]
+    ses.write_object(folder, "2", [ses.send("late", "l@a.example", T0, portal="p9")])
+    run(db, folder)
+    assert sorted(q(db, "select event_type, portal_id, attribution from fct_recipient_events")) == [
+        ("Bounce", "p9", "send"), ("Send", "p9", "tag")]
+
+
+def test_directory_reload_replaces_the_snapshot(tmp_path, src):
+    db = tmp_path / "d.duckdb"
+    dirs = tmp_path / "dir"
+    dirs.mkdir()
+    (dirs / "portals.csv").write_text("portal_id,name,parent_portal_id,email_enabled\np1,One,,true\n"
+                                      "p2,Two,p1,false\n")
+    (dirs / "users.csv").write_text("user_id,portal_id,name,email,status,upload_batch_id,created_at\n")
+    (dirs / "batches.csv").write_text("batch_id,portal_id,uploaded_at,filename,rows\n"
+                                      "b1,p1,2026-11-01T00:00:00Z,a.csv,10\n")
+    refresh(db, [LocalSource(src)], directory=dirs, quiet=True)
+    assert q(db, "select portal_id, parent_portal_id, email_enabled from dir_portals order by 1") == [
+        ("p1", None, True), ("p2", "p1", False)]
+    (dirs / "portals.csv").write_text("portal_id,name,parent_portal_id\np3,Three,\n")
+    summary = refresh(db, [LocalSource(src)], directory=dirs, quiet=True)
+    assert summary.directory_loaded
+    assert q(db, "select portal_id, email_enabled from dir_portals") == [("p3", True)]
+    assert q(db, "select count(*) from _directory_loads") == [(2,)]
+
+
+def test_bad_directory_fails_with_a_clear_message_and_changes_nothing(tmp_path, src):
+    db = tmp_path / "d.duckdb"
+    run(db, src)
+    dirs = tmp_path / "dir"
+    dirs.mkdir()
+    (dirs / "portals.csv").write_text("id,name\np1,One\n")
+    (dirs / "users.csv").write_text("user_id,portal_id,name,email,status,upload_batch_id,created_at\n")
+    (dirs / "batches.csv").write_text("batch_id,portal_id,uploaded_at,filename,rows\n")
+    ses.write_object(src, "2026/11/21/00/new", [ses.send("m9", "z@a.example", T0)])
+    with pytest.raises(ValueError, match=r"portals.csv: missing column\(s\) portal_id, parent_portal_id"):
+        refresh(db, [LocalSource(src)], directory=dirs, quiet=True)
+    assert counts(db)["Send"] == 4  # the new object was not half-loaded either
+
+
+def test_failed_commit_leaves_the_last_good_state(tmp_path, src, monkeypatch):
+    db = tmp_path / "d.duckdb"
+    run(db, src)
+    before = q(db, "select count(*) from fct_recipient_events")
+    ses.write_object(src, "2026/11/21/00/new", [ses.send("m9", "z@a.example", T0)])
+    real = store.run_script
+
+    def failing(con, name, params=None):
+        if name == "commit_load.sql":
+            raise RuntimeError("disk on fire")
+        return real(con, name, params)
+
+    monkeypatch.setattr(refresh_mod.store, "run_script", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run(db, src)
+    monkeypatch.undo()
+    assert q(db, "select count(*) from fct_recipient_events") == before
+    assert q(db, "select count(*) from _ingest_objects") == [(2,)]
+    assert not list((tmp_path / ".staging").glob("*"))
+    summary = run(db, src)
+    assert summary.objects_new == 1 and counts(db)["Send"] == 5

@@ -1,0 +1,47 @@
+"""The SQL layer: every view binds on an empty database, each reads only lower layers, each states its grain."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from pipelines import store
+
+
+def test_every_view_binds_on_an_empty_database():
+    con = duckdb.connect()
+    store.create_schema(con)
+    names = store.apply_views(con)
+    assert names == [p.stem for p in store.view_files()]
+    for name in names:
+        assert con.execute(f"select count(*) from {name}").fetchone() == (0,)
+
+
+def test_views_read_only_lower_layers_and_raw_tables():
+    files = store.view_files()
+    layer = {p.stem: store.LAYERS.index(p.stem.split("_", 1)[0]) for p in files}
+    for path in files:
+        sql = re.sub(r"--[^\n]*", "", path.read_text())
+        for target in re.findall(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)", sql, re.I):
+            if target in layer:
+                assert layer[target] < layer[path.stem] or (
+                    layer[target] == layer[path.stem] and target < path.stem
+                ), f"{path.name} reads {target}, which is not a lower layer"
+
+
+def test_every_view_states_its_grain():
+    for path in store.view_files():
+        assert re.match(r"-- grain: ", path.read_text()), f"{path.name} lacks a '-- grain:' header"
+
+
+def test_every_read_binds_on_an_empty_database(tmp_path):
+    from pipelines import reads
+
+    db = tmp_path / "empty.duckdb"
+    with store.writer(db) as con:
+        store.create_schema(con)
+        store.apply_views(con)
+    for path in sorted(reads.READS_DIR.glob("*.sql")):
+        params = {p: 10 for p in re.findall(r"\$([a-z_]+)", path.read_text())}
+        reads.read(db, path.stem, **params)
