@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
             "and directory CSVs, in one transaction. Objects already loaded are skipped; the "
             "same event arriving twice counts once; bad records are quarantined, never fatal."
         ),
+        epilog=(
+            "Prints progress on stderr and one key=value summary line on stdout. Exit codes: 0 done "
+            "(also when nothing was new), 1 failed and nothing published, 2 usage error, 75 another "
+            "refresh is running (nothing changed)."
+        ),
     )
     r.add_argument("--source", action="append", default=[], metavar="SRC",
                    help="folder, s3://bucket/prefix, sqs://queue-name or queue URL (repeatable)")

@@ -32,7 +32,7 @@ class Progress:
             print(message, file=self.stream, flush=True)
 
     def done(self) -> None:
-        if self.objects:
+        if self.objects and (self._tty or time.monotonic() - self._last > 0.5):
             self._draw()
         self._clear()
 

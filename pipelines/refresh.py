@@ -16,6 +16,7 @@ import fcntl
 import os
 import re
 import shutil
+import sys
 import time
 import zlib
 from collections.abc import Iterator
@@ -53,12 +54,15 @@ class RefreshSummary:
     facts_new: int = 0
     directory_loaded: bool = False
     seconds: float = 0.0
+    # How long the live database was held for writing: the longest a reader can be kept waiting.
+    commit_seconds: float = 0.0
     committed: bool = False
     notes: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         fields = {k: v for k, v in asdict(self).items() if k != "notes"}
         fields["seconds"] = f"{self.seconds:.2f}"
+        fields["commit_seconds"] = f"{self.commit_seconds:.2f}"
         return " ".join(f"{k}={v}" for k, v in fields.items())
 
 
@@ -140,7 +144,9 @@ def refresh(
             summary.records_loaded = staged["records"]
             summary.records_quarantined = staged["quarantined"]
             summary.directory_loaded = directory is not None
+            commit_started = time.monotonic()
             _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started)
+            summary.commit_seconds = time.monotonic() - commit_started
             summary.committed = True
         finally:
             shutil.rmtree(staging_dir, ignore_errors=True)
@@ -150,11 +156,17 @@ def refresh(
 
 
 def _acknowledge(pairs: list[tuple[Source, ObjectRef]]) -> None:
+    """After the commit: a failure here must not report the committed load as failed. An SQS
+    message left undeleted comes back and the manifest skips it."""
     by_source: dict[int, tuple[Source, list[ObjectRef]]] = {}
     for source, ref in pairs:
         by_source.setdefault(id(source), (source, []))[1].append(ref)
     for source, refs in by_source.values():
-        source.acknowledge(refs)
+        try:
+            source.acknowledge(refs)
+        except Exception as exc:
+            print(f"warning: could not acknowledge {len(refs)} object(s) of {source.name}: {exc}",
+                  file=sys.stderr)
 
 
 def _clear_stale_staging(folder: Path) -> None:

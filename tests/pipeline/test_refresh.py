@@ -276,3 +276,36 @@ def test_failed_commit_leaves_the_last_good_state(tmp_path, src, monkeypatch):
     assert not list((tmp_path / ".staging").glob("*"))
     summary = run(db, src)
     assert summary.objects_new == 1 and counts(db)["Send"] == 5
+
+
+def test_each_bounced_recipient_keeps_its_own_action_and_status(tmp_path):
+    folder = tmp_path / "ses"
+    folder.mkdir()
+    rec = ses.bounce("mixed", "one@a.example", T0, T1)
+    # AWS's documented bounce object: one recipient failed 5.0.0, the other only delayed 4.0.0.
+    fragment = json.loads((Path(__file__).parents[1] / "fixtures" / "ses" /
+                           "sns-bounce-object-mixed-recipients.json").read_text())
+    rec["bounce"] = fragment
+    rec["mail"]["destination"] = ["recipient1@example.com", "recipient2@example.com"]
+    ses.write_object(folder, "o", [rec])
+    db = tmp_path / "d.duckdb"
+    run(db, folder)
+    assert q(db, "select recipient, bounce_type, bounce_action, status_code, diagnostic "
+                 "from fct_recipient_events order by recipient") == [
+        ("recipient1@example.com", "Permanent", "failed", "5.0.0", "smtp; 550 user unknown"),
+        ("recipient2@example.com", "Permanent", "delayed", "4.0.0", None),
+    ]
+
+
+def test_every_aws_sample_record_loads_with_its_event_time(tmp_path):
+    db = tmp_path / "d.duckdb"
+    run(db, Path(__file__).parents[1] / "fixtures" / "ses")
+    by_type = dict(q(db, "select event_type, count(*) from fct_recipient_events group by 1"))
+    # Every event type of SES event publishing is present in AWS's examples, Click included.
+    assert set(by_type) == {"Send", "Delivery", "Bounce", "Complaint", "Reject", "DeliveryDelay", "Open",
+                            "Click", "Rendering Failure", "Subscription"}
+    missing_times = "select count(*) from fct_recipient_events where event_at is null or sent_at is null"
+    assert q(db, missing_times) == [(0,)]
+    # The DeliveryDelay example: delayType and the recipient's own status.
+    assert q(db, "select delay_type, status_code from fct_recipient_events "
+                 "where event_type = 'DeliveryDelay'") == [("TransientCommunicationFailure", "4.4.1")]

@@ -1,0 +1,93 @@
+"""Shared fixtures. Only fixtures live here; test helpers belong next to the tests that use them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Straight to the local server, whatever proxy the environment names.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def _answers(url: str) -> bool:
+    try:
+        _DIRECT.open(url, timeout=0.5).close()
+        return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer means it is serving
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory):
+    """A local moto server (S3, SQS, ...) spoken to over real HTTP; yields its endpoint URL.
+
+    Runs `python -m moto.server` from the installed package in a child process for the whole
+    session. Tests should use `aws_env`, which also resets the server's state per test.
+    """
+    log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    for _attempt in range(3):  # the free port can be taken between probe and bind
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline and not _answers(f"{url}/moto-api/"):
+            time.sleep(0.05)
+        if proc.poll() is None and _answers(f"{url}/moto-api/"):
+            break
+        proc.kill()
+        proc.wait()
+    else:
+        tail = log_path.read_text(errors="replace")[-2000:]
+        pytest.fail(f"moto server did not start; its log ends:\n{tail}")
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch, tmp_path) -> str:
+    """Point boto3 (in this process and in child processes) at a freshly reset moto server.
+
+    Clears whatever AWS settings the developer's shell or ~/.aws would add, so tests never reach
+    a real account. Returns the endpoint URL.
+    """
+    _DIRECT.open(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"), timeout=10).close()
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, ",".join(filter(None, [os.environ.get(name), "127.0.0.1", "localhost"])))
+    return moto_server
