@@ -202,11 +202,13 @@ class Stager:
         self.objects: list[dict] = []  # manifest rows
         self.rejects: list[dict] = []  # object-level quarantine rows
         self.fallback_rows: list[dict] = []  # records split by Python from objects DuckDB refused
+        self.raw: list[dict] = []  # objects as received, flushed to raw_objects in batches
+        self._raw_bytes = 0
         self.has_directory = False
         self._directory_error: Exception | None = None
         self.con = duckdb.connect(str(self.db_path))
-        self.con.execute("set TimeZone = 'UTC'")
-        store.create_schema(self.con)
+        store.configure(self.con)
+        store.create_schema(self.con, staging=True)
 
     def stage_directory(self, folder: Path) -> None:
         self.counts = directory_mod.stage_directory(self.con, folder)
@@ -220,6 +222,11 @@ class Stager:
         self.objects.append(manifest)
         # Read errors propagate: a source that cannot be read fails the refresh before any commit.
         data = source.read(ref)
+        self.raw.append({"load_id": self.load_id, "source": ref.source, "object_key": ref.key,
+                         "etag": ref.etag, "received_date": _received_date(ref.key), "data": data})
+        self._raw_bytes += len(data)
+        if self._raw_bytes > 64 * 1024**2:
+            self._flush_raw()
         try:
             plain = records_mod.decompress(data, self.max_object_bytes)
         except (records_mod.ObjectTooLarge, ValueError, zlib.error, EOFError) as exc:
@@ -233,6 +240,11 @@ class Stager:
             "received_date": _received_date(ref.key), "manifest": manifest,
         })
 
+    def _flush_raw(self) -> None:
+        raw = pl.DataFrame(self.raw, schema=_RAW_SCHEMA)  # noqa: F841
+        self.con.execute("insert into raw_objects select * from raw")
+        self.raw, self._raw_bytes = [], 0
+
     def _object_reject(self, ref: ObjectRef, reason: str, data: bytes) -> dict:
         return {
             "load_id": self.load_id, "source": ref.source, "object_key": ref.key,
@@ -242,59 +254,84 @@ class Stager:
 
     def build(self, attribution: Attribution) -> dict[str, int]:
         con = self.con
-        con.execute(
-            "create table staged_json (source varchar, object_key varchar, record_index bigint, "
-            "byte_offset bigint, received_date date, text varchar)"
-        )
+        if self.raw:
+            self._flush_raw()
         if self.files:
-            self._read_fast(self.files)
+            files = pl.DataFrame(  # noqa: F841
+                [{k: f[k] for k in ("filename", "source", "object_key", "received_date")}
+                 for f in self.files],
+                schema={"filename": pl.String, "source": pl.String, "object_key": pl.String,
+                        "received_date": pl.Date},
+            )
+            con.execute("insert into staged_files select * from files")
+            self._read_fast([f["filename"] for f in self.files])
         if self.fallback_rows:
-            frame = pl.DataFrame(self.fallback_rows, schema=_STAGED_JSON_SCHEMA)  # noqa: F841
-            con.execute("insert into staged_json select * from frame")
-        store.run_script(con, "stage_unwrap.sql", {"load_id": self.load_id})
+            self._stage_fallback()
         if self.rejects:
             rejects = pl.DataFrame(self.rejects, schema=_QUARANTINE_SCHEMA)  # noqa: F841
             con.execute("insert into _quarantine select * from rejects")
-        store.apply_views(con, ("stg", "int"))
-        store.run_script(con, "stage_facts.sql", attribution.as_params())
+        for name, value in attribution.as_params().items():
+            con.execute(f"set variable {name} = ?", [value])
+        store.apply_views(con, layers=("stg",), staging=True, materialize=True)
+        store.run_script(con, "stage_defects.sql")
+        store.apply_views(con, layers=("int",), staging=True, materialize=True)
+        store.run_script(con, "stage_facts.sql")
         self._finish_manifest()
         records = con.execute("select count(*) from raw_ses_records").fetchone()[0]
         quarantined = con.execute("select count(*) from _quarantine").fetchone()[0]
-        fact_rows = con.execute("select count(*) from int_ses_recipient_events").fetchone()[0]
-        lo, hi = con.execute("select min(sent_date), max(sent_date) from staged_facts").fetchone()
+        fact_rows, lo, hi = con.execute(
+            "select coalesce(sum(copies), 0), min(sent_date), max(sent_date) from staged_facts"
+        ).fetchone()
         self.date_range = (lo or date(1970, 1, 1), hi or date(1970, 1, 1))
         con.execute("checkpoint")
         con.close()
         failed = sum(1 for m in self.objects if m["status"] == "failed")
-        return {"records": records, "quarantined": quarantined, "fact_rows": fact_rows,
+        return {"records": records, "quarantined": quarantined, "fact_rows": int(fact_rows),
                 "objects_failed": failed}
 
-    def _read_fast(self, files: list[dict]) -> None:
+    def _read_fast(self, filenames: list[str]) -> None:
         """DuckDB reads well-formed objects in one statement; bisect to find the ones it refuses."""
-        frame = pl.DataFrame(  # noqa: F841
-            [{k: f[k] for k in ("filename", "source", "object_key", "received_date")} for f in files],
-            schema={"filename": pl.String, "source": pl.String, "object_key": pl.String,
-                    "received_date": pl.Date},
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in filenames)
+        self.con.execute(
+            f"""
+            create or replace temp view staged_json as
+            select f.source, f.object_key,
+                row_number() over (partition by r.filename) - 1 as record_index,
+                null::bigint as byte_offset, f.received_date, r.json as j
+            from read_json_objects([{listed}], format = 'auto', filename = true) as r
+            join staged_files as f on f.filename = r.filename
+            """
         )
         try:
-            self.con.execute(
-                """
-                insert into staged_json
-                select f.source, f.object_key,
-                    row_number() over (partition by r.filename order by r.filename) - 1,
-                    null, f.received_date, r.json::varchar
-                from read_json_objects(?, format = 'auto', filename = true) as r
-                join frame as f on f.filename = r.filename
-                """,
-                [[f["filename"] for f in files]],
-            )
+            self.con.execute("begin transaction")
+            store.run_script(self.con, "stage_unwrap.sql", {"load_id": self.load_id})
+            self.con.execute("commit")
         except duckdb.Error:
-            if len(files) > 1:
-                mid = len(files) // 2
-                self._read_fast(files[:mid])
-                self._read_fast(files[mid:])
+            self.con.execute("rollback")
+            if len(filenames) > 1:
+                mid = len(filenames) // 2
+                self._read_fast(filenames[:mid])
+                self._read_fast(filenames[mid:])
             else:
-                self._read_careful(files[0])
+                self._read_careful(next(f for f in self.files if f["filename"] == filenames[0]))
+
+    def _stage_fallback(self) -> None:
+        con = self.con
+        frame = pl.DataFrame(self.fallback_rows, schema=_STAGED_JSON_SCHEMA)  # noqa: F841
+        con.execute("create temp table fallback_json as select * from frame")
+        # Python's JSON and DuckDB's differ at the edges (NaN, huge numbers): DuckDB decides.
+        con.execute(
+            "create or replace temp view staged_json as select source, object_key, record_index, "
+            "byte_offset, received_date, text::json as j from fallback_json where json_valid(text)"
+        )
+        store.run_script(con, "stage_unwrap.sql", {"load_id": self.load_id})
+        for row in con.execute(
+            "select source, object_key, record_index, byte_offset, left(text, 200) from fallback_json "
+            "where not json_valid(text)"
+        ).fetchall():
+            self.rejects.append(dict(zip(
+                ("source", "object_key", "record_index", "byte_offset", "excerpt"), row, strict=True
+            )) | {"load_id": self.load_id, "reason": "JSON refused by the parser"})
 
     def _read_careful(self, file: dict) -> None:
         data = Path(file["filename"]).read_bytes()
@@ -394,6 +431,10 @@ def _received_date(key: str) -> date | None:
 _STAGED_JSON_SCHEMA = {
     "source": pl.String, "object_key": pl.String, "record_index": pl.Int64,
     "byte_offset": pl.Int64, "received_date": pl.Date, "text": pl.String,
+}
+_RAW_SCHEMA = {
+    "load_id": pl.Int64, "source": pl.String, "object_key": pl.String, "etag": pl.String,
+    "received_date": pl.Date, "data": pl.Binary,
 }
 _QUARANTINE_SCHEMA = {
     "load_id": pl.Int64, "source": pl.String, "object_key": pl.String, "record_index": pl.Int64,

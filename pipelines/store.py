@@ -20,6 +20,8 @@ import duckdb
 from pipelines.config import REPO_ROOT
 
 QUERIES_DIR = REPO_ROOT / "queries"
+# Views over the raw records of one load; they exist only in a refresh's staging database.
+STAGING_QUERIES_DIR = QUERIES_DIR / "staging"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 # Views are applied layer by layer so a view only ever binds against lower layers.
 LAYERS = ("stg", "int", "fct", "dim", "mart")
@@ -39,9 +41,9 @@ def sql_file(name: str) -> str:
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
 
-def view_files() -> list[Path]:
+def view_files(staging: bool = False) -> list[Path]:
     """Every view file in apply order: by layer prefix, then by name."""
-    files = sorted(QUERIES_DIR.glob("*.sql"))
+    files = sorted((STAGING_QUERIES_DIR if staging else QUERIES_DIR).glob("*.sql"))
     order = {layer: i for i, layer in enumerate(LAYERS)}
 
     def key(p: Path) -> tuple[int, str]:
@@ -53,21 +55,30 @@ def view_files() -> list[Path]:
     return sorted(files, key=key)
 
 
-def apply_views(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS) -> list[str]:
-    """Create or replace every view of the given layers; returns the view names in order."""
+def apply_views(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS,
+                staging: bool = False, materialize: bool = False) -> list[str]:
+    """Create or replace every view of the given layers; returns the view names in order.
+
+    `staging=True` applies queries/staging/ instead: the views over one load's raw records.
+    `materialize=True` creates tables instead of views (the staging database reads each once
+    per use otherwise, and each read parses every JSON record again).
+    """
     names = []
-    for path in view_files():
+    for path in view_files(staging):
         if path.stem.split("_", 1)[0] not in layers:
             continue
         body = path.read_text(encoding="utf-8").strip().rstrip(";")
-        con.execute(f"create or replace view {path.stem} as\n{body}")
+        kind = "table" if materialize else "view"
+        con.execute(f"create or replace {kind} {path.stem} as\n{body}")
         names.append(path.stem)
     return names
 
 
-def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for statement in _statements(sql_file("schema.sql")):
-        con.execute(statement)
+def create_schema(con: duckdb.DuckDBPyConnection, staging: bool = False) -> None:
+    """The live tables; with `staging`, also the tables of a load's private staging database."""
+    for name in ("schema.sql", "staging_schema.sql") if staging else ("schema.sql",):
+        for statement in _statements(sql_file(name)):
+            con.execute(statement)
 
 
 def _statements(script: str) -> list[str]:
@@ -82,9 +93,11 @@ def run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = 
         con.execute(statement, used or None)
 
 
-def _configure(con: duckdb.DuckDBPyConnection) -> None:
+def configure(con: duckdb.DuckDBPyConnection) -> None:
     # Dates are UTC everywhere: rates are attributed to the UTC day of sending.
     con.execute("set TimeZone = 'UTC'")
+    # Progress is ours to report (on stderr); DuckDB's bar would land on stdout.
+    con.execute("set enable_progress_bar = false")
     # Nothing may be downloaded at run time.
     con.execute("set autoinstall_known_extensions = false")
     con.execute("set autoload_known_extensions = true")
@@ -117,7 +130,7 @@ def writer(path: Path, wait_seconds: float = 120.0) -> Iterator[duckdb.DuckDBPyC
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _retry_open(lambda: duckdb.connect(str(path)), wait_seconds, "refresh")
     try:
-        _configure(con)
+        configure(con)
         yield con
         con.execute("checkpoint")
     finally:
@@ -146,7 +159,7 @@ def reader(path: Path, wait_seconds: float = 30.0) -> Iterator[duckdb.DuckDBPyCo
 
     con = _retry_open(open_attached, wait_seconds, "read")
     try:
-        _configure(con)
+        configure(con)
         yield con
     finally:
         con.close()

@@ -1,7 +1,7 @@
 -- Commit: copy one staged load into the live database. Runs inside the refresh's single
 -- transaction, with the staging database attached as `stg`. Everything here touches only the
 -- new rows and the days they were sent ($lo..$hi), so its cost follows the new data.
-insert into raw_ses_records select * from stg.raw_ses_records;
+insert into raw_objects select * from stg.raw_objects;
 
 insert into _quarantine select * from stg._quarantine;
 

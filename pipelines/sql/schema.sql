@@ -42,15 +42,16 @@ create table if not exists _quarantine (
     excerpt varchar
 );
 
--- SES records as received (SNS envelopes unwrapped), so every view can be rebuilt.
-create table if not exists raw_ses_records (
+-- Every object exactly as received (the gzip bytes of an S3 object, the body of an SQS message),
+-- so every fact can be rebuilt (`python -m pipelines rebuild`) without the source still holding it.
+-- Stored as bytes, not as parsed records: copying them costs a fraction of re-encoding the JSON.
+create table if not exists raw_objects (
     load_id bigint not null,
     source varchar not null,
     object_key varchar not null,
-    record_index bigint not null,
-    envelope varchar not null,        -- event | notification | sns
+    etag varchar,
     received_date date,               -- partition key for a later Parquet copy
-    payload json not null
+    data blob not null
 );
 
 -- Recipient-level facts: one row per (message, recipient, event), deduplicated on event_key.

@@ -1,41 +1,39 @@
--- Staging: JSON texts read from new objects -> SES records (SNS envelopes unwrapped) or a reason
--- to quarantine them. Runs in the private staging database, never in the live one.
-create table staged_records as
-with parsed as (
+-- Staging: JSON read from new objects (the `staged_json` view of this batch) -> SES records (SNS
+-- envelopes unwrapped), each with the reason to quarantine it if it has one. Runs in the private
+-- staging database, never in the live one. Each document is parsed once here (the envelope keys),
+-- and an SNS Message once more.
+insert into staged_records
+with shaped as (
     select
-        source,
-        object_key,
-        record_index,
-        byte_offset,
-        received_date,
-        case when json_valid(text) then text::json end as j,
-        text
+        *,
+        from_json(j, '{"Type": "VARCHAR", "Message": "VARCHAR", "eventType": "VARCHAR",
+                       "notificationType": "VARCHAR"}') as h
     from staged_json
 ),
 
-shaped as (
+enveloped as (
     select
         *,
         case
-            when json_type(j) is distinct from 'OBJECT' then null
-            when j ->> 'Type' is not null and j ->> 'Message' is not null then 'sns'
-            when j ->> 'eventType' is not null then 'event'
-            when j ->> 'notificationType' is not null then 'notification'
+            when h."Type" is not null and h.Message is not null then 'sns'
+            when h.eventType is not null then 'event'
+            when h.notificationType is not null then 'notification'
         end as envelope
-    from parsed
+    from shaped
 ),
 
 unwrapped as (
     select
         *,
         case
-            when envelope = 'sns' and json_valid(j ->> 'Message') then (j ->> 'Message')::json
+            when envelope = 'sns' and json_valid(h.Message) then h.Message::json
             when envelope in ('event', 'notification') then j
         end as payload
-    from shaped
+    from enveloped
 )
 
 select
+    $load_id,
     source,
     object_key,
     record_index,
@@ -44,25 +42,16 @@ select
     envelope,
     payload,
     case
-        when j is null then 'JSON refused by the parser'
-        when json_type(j) <> 'OBJECT' then 'record is a JSON ' || lower(json_type(j)) || ', not an object'
+        when envelope is null and json_type(j) <> 'OBJECT'
+            then 'record is a JSON ' || lower(json_type(j)) || ', not an object'
         when envelope is null then 'unknown record shape: no eventType, notificationType or SNS Message'
-        when envelope = 'sns' and j ->> 'Type' <> 'Notification'
-            then 'SNS ' || left(j ->> 'Type', 60) || ' message, not an SES notification'
+        when envelope = 'sns' and h."Type" <> 'Notification'
+            then 'SNS ' || left(h."Type", 60) || ' message, not an SES notification'
         when payload is null then 'SNS Message is not JSON'
-        when json_type(payload) <> 'OBJECT'
+        when envelope = 'sns' and (
+            json_type(payload) <> 'OBJECT'
             or coalesce(payload ->> 'eventType', payload ->> 'notificationType') is null
-            then 'SNS Message holds no SES record'
+        ) then 'SNS Message holds no SES record'
     end as problem,
-    left(text, 200) as excerpt
+    case when envelope is null or envelope = 'sns' then left(j::varchar, 200) end as excerpt
 from unwrapped;
-
-insert into raw_ses_records
-select $load_id, source, object_key, record_index, envelope, received_date, payload
-from staged_records
-where problem is null;
-
-insert into _quarantine
-select $load_id, source, object_key, record_index, byte_offset, problem, excerpt
-from staged_records
-where problem is not null;

@@ -28,7 +28,7 @@ def state(db: Path) -> list[tuple]:
             "group by all order by all"
         ).fetchall()
         objects = con.execute("select count(*) from _ingest_objects").fetchall()
-        raw = con.execute("select count(*) from raw_ses_records").fetchall()
+        raw = con.execute("select count(*) from raw_objects").fetchall()
     return facts + objects + raw
 
 

@@ -111,8 +111,9 @@ def test_duplicate_arriving_in_a_later_run_counts_once(tmp_path, src):
     summary = run(db, src)
     assert summary.objects_new == 1 and summary.facts_new == 0 and summary.records_duplicate == 1
     assert counts(db)["Bounce"] == 1
-    # The raw record is still kept, so lineage shows both deliveries of it.
-    assert q(db, "select count(*) from raw_ses_records where payload->>'eventType' = 'Bounce'") == [(2,)]
+    # Both objects are kept as received, so lineage shows both deliveries of the bounce.
+    assert q(db, "select count(*) from raw_objects where object_key in ('2026/11/21/09/s-1-late', "
+                 "'2026/11/20/10/s-1-b')") == [(2,)]
 
 
 def test_changed_object_is_read_again_and_its_known_events_count_once(tmp_path, src):

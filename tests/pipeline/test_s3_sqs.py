@@ -82,7 +82,7 @@ def db_state(db: Path) -> dict[str, int]:
     with store.reader(db) as con:
         return {
             t: con.execute(f"select count(*) from {t}").fetchone()[0]
-            for t in ("fct_recipient_events", "raw_ses_records", "_ingest_objects", "_loads", "_quarantine")
+            for t in ("fct_recipient_events", "raw_objects", "_ingest_objects", "_loads", "_quarantine")
         }
 
 
@@ -188,7 +188,7 @@ def test_s3_load_paginates_skips_known_objects_and_reloads_a_changed_one(bucket,
         "Bounce": 2,  # recipient@example.com (event, once though sent twice) + jane (notification)
     }
     with store.reader(db) as con:
-        dates = con.execute("select distinct received_date::varchar from raw_ses_records").fetchall()
+        dates = con.execute("select distinct received_date::varchar from raw_objects").fetchall()
     assert dates == [("2026-11-20",)]  # taken from the Firehose hour folders of the keys
     state = db_state(db)
 

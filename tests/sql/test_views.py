@@ -1,4 +1,4 @@
-"""The SQL layer: every view binds on an empty database, each reads only lower layers, each states its grain."""
+"""The SQL layer: every view binds on an empty database, reads only lower layers, states its grain."""
 
 from __future__ import annotations
 
@@ -11,15 +11,21 @@ from pipelines import store
 
 def test_every_view_binds_on_an_empty_database():
     con = duckdb.connect()
-    store.create_schema(con)
-    names = store.apply_views(con)
-    assert names == [p.stem for p in store.view_files()]
+    store.create_schema(con, staging=True)
+    names = store.apply_views(con) + store.apply_views(con, staging=True)
+    assert names == [p.stem for p in store.view_files() + store.view_files(staging=True)]
     for name in names:
         assert con.execute(f"select count(*) from {name}").fetchone() == (0,)
 
 
+def test_live_views_bind_without_the_staging_tables():
+    con = duckdb.connect()
+    store.create_schema(con)
+    store.apply_views(con)
+
+
 def test_views_read_only_lower_layers_and_raw_tables():
-    files = store.view_files()
+    files = store.view_files() + store.view_files(staging=True)
     layer = {p.stem: store.LAYERS.index(p.stem.split("_", 1)[0]) for p in files}
     for path in files:
         sql = re.sub(r"--[^\n]*", "", path.read_text())
@@ -31,7 +37,7 @@ def test_views_read_only_lower_layers_and_raw_tables():
 
 
 def test_every_view_states_its_grain():
-    for path in store.view_files():
+    for path in store.view_files() + store.view_files(staging=True):
         assert re.match(r"-- grain: ", path.read_text()), f"{path.name} lacks a '-- grain:' header"
 
 

@@ -55,7 +55,9 @@ def test_refresh_prints_one_summary_line(capsys, tmp_path):
 def test_config_file_lists_sources_relative_to_itself(tmp_path):
     (tmp_path / "exports").mkdir()
     cfg = tmp_path / "bouncedesk.toml"
-    cfg.write_text('sources = ["exports", "s3://b/p"]\ndirectory = "lms"\n[attribution]\nportal_tag = "tenant"\n')
+    cfg.write_text(
+        'sources = ["exports", "s3://b/p"]\ndirectory = "lms"\n[attribution]\nportal_tag = "tenant"\n'
+    )
     loaded = load_config(cfg)
     assert loaded.sources == [str(tmp_path / "exports"), "s3://b/p"]
     assert loaded.directory == str(tmp_path / "lms")

@@ -8,9 +8,7 @@ with records as (
 
 recipients as (
     select
-        records.* exclude (recipients, tags, headers),
-        tags,
-        headers,
+        records.* exclude (recipients),
         unnest(json_extract(recipients, '$[*]')) as recipient_json
     from records
 ),
@@ -68,8 +66,10 @@ final as (
         complaint_type,
         complaint_subtype,
         delay_type,
-        tags,
-        headers
+        portal_id,
+        upload_batch_id,
+        message_type,
+        attribution
     from normalised
     where recipient is not null and recipient <> ''
 )
