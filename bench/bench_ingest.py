@@ -100,7 +100,7 @@ for path in [l for l in open(files).read().splitlines() if l]:
                 'status_code': r.get('status') if isinstance(r, dict) else None,
                 'portal_id': (mail.get('tags', {}).get('portal_id') or [None])[0],
             })
-frame = pl.DataFrame(rows)
+frame = pl.DataFrame(rows, infer_schema_length=None)
 con = duckdb.connect(db)
 con.execute("set enable_progress_bar = false")
 con.execute('create table naive as select * from frame')

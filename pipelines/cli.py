@@ -46,6 +46,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wait this long for a running refresh to finish (default: exit at once)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
+    c = sub.add_parser(
+        "classify",
+        help="explain bounce mails: recipient, hard or soft, reason (changes no database)",
+        description=(
+            "Parse bounce mails (.eml, mbox, maildir, or folders of these) and print, for each "
+            "bounced recipient: file, recipient, bounce (hard|soft), reason, status, diagnostic."
+        ),
+    )
+    c.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
+    c.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
+
+    rb = sub.add_parser(
+        "rebuild",
+        help="rebuild every fact from the raw objects the database keeps",
+        description=(
+            "Re-parse every object the database holds as received (raw_objects) into a new file "
+            "and swap it in whole: for a changed view or parsing rule. Readers keep the old file "
+            "until the swap; the directory snapshot is carried over."
+        ),
+    )
+    rb.add_argument("--db", metavar="PATH", help="database file")
+    rb.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
     d = sub.add_parser(
         "demo",
         help="generate the realistic demo data set and load it",
@@ -73,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_refresh(args)
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "rebuild":
+            return cmd_rebuild(args)
+        if args.command == "classify":
+            return cmd_classify(args)
     except KeyboardInterrupt:
         print("interrupted; nothing was published by the unfinished step", file=sys.stderr)
         return EXIT_FAILED
@@ -134,4 +161,58 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return _fail(f"demo failed: {type(exc).__name__}: {exc}")
     if summary is not None:
         print(summary.line())
+    return EXIT_OK
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from pipelines.refresh import RefreshLocked, rebuild
+
+    db = config_mod.resolve_db_path(args.db)
+    try:
+        summary = rebuild(db, quiet=args.quiet)
+    except FileNotFoundError as exc:
+        return _fail(f"{exc}; nothing to rebuild", EXIT_USAGE)
+    except RefreshLocked as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    except Exception as exc:
+        return _fail(f"rebuild failed, the database is unchanged: {type(exc).__name__}: {exc}")
+    print(summary.line())
+    return EXIT_OK
+
+
+CLASSIFY_FIELDS = ("file", "recipient", "bounce", "reason", "status", "diagnostic")
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    import json
+
+    from pipelines import dsn
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        return _fail(f"no such file or folder: {', '.join(missing)}", EXIT_USAGE)
+    rows, unreadable = [], []
+    for path in args.paths:
+        for name, index, data in dsn.iter_mails(path):
+            label = str(Path(path) / name) if name and Path(path).is_dir() else path
+            label = f"{label}#{index}" if index else label
+            result = dsn.parse(data)
+            if not result.recipients:
+                unreadable.append((label, result.problem or "no bounced recipient found"))
+            for r in result.recipients:
+                rows.append(dict(zip(CLASSIFY_FIELDS, (
+                    label, r.recipient, r.verdict.bounce, r.verdict.reason, r.verdict.status or "",
+                    r.diagnostic or "",
+                ), strict=True)))
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    else:
+        widths = {f: max([len(f)] + [len(str(r[f])) for r in rows]) for f in CLASSIFY_FIELDS[:-1]}
+        print("  ".join(f.ljust(widths[f]) for f in CLASSIFY_FIELDS[:-1]) + "  diagnostic")
+        for r in rows:
+            print("  ".join(str(r[f]).ljust(widths[f]) for f in CLASSIFY_FIELDS[:-1]) + "  "
+                  + r["diagnostic"][:160])
+    for label, problem in unreadable:
+        print(f"note: {label}: {problem}", file=sys.stderr)
     return EXIT_OK

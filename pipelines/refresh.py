@@ -102,56 +102,88 @@ def refresh(
     wait_seconds: float = 0.0,
     quiet: bool = False,
 ) -> RefreshSummary:
-    started = time.monotonic()
-    attribution = attribution or Attribution()
-    summary = RefreshSummary()
     with refresh_lock(db_path, wait_seconds):
-        known, next_load_id = _manifest(db_path)
-        summary.load_id = next_load_id
-        listed: list[tuple[Source, ObjectRef]] = []
-        redelivered: list[tuple[Source, ObjectRef]] = []
-        for source in sources:
-            for ref in source.list():
-                summary.objects_seen += 1
-                if (ref.source, ref.key, ref.etag) in known:
-                    redelivered.append((source, ref))
-                else:
-                    listed.append((source, ref))
-        summary.objects_new = len(listed)
-        staging_dir = db_path.parent / ".staging" / f"load-{next_load_id}-{os.getpid()}"
-        _clear_stale_staging(db_path.parent / ".staging")
-        staging_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            progress = Progress(len(listed), quiet=quiet)
-            stager = Stager(staging_dir, next_load_id, max_object_bytes)
-            if directory is not None:
-                stager.stage_directory(directory)
-            if not listed and directory is None:
-                _acknowledge(redelivered)
-                summary.seconds = time.monotonic() - started
-                summary.notes.append("nothing new")
-                return summary
-            for source, ref in listed:
-                stager.add(source, ref)
-                progress.advance(1, ref.size)
-            progress.done()
-            progress.stage(f"parsing {len(listed)} new objects ...")
-            staged = stager.build(attribution)
-            progress.stage(
-                f"staged {staged['records']} records, {staged['quarantined']} quarantined; committing ..."
-            )
-            summary.objects_failed = staged["objects_failed"]
-            summary.records_loaded = staged["records"]
-            summary.records_quarantined = staged["quarantined"]
-            summary.directory_loaded = directory is not None
-            commit_started = time.monotonic()
-            _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started)
-            summary.commit_seconds = time.monotonic() - commit_started
-            summary.committed = True
-        finally:
-            shutil.rmtree(staging_dir, ignore_errors=True)
-        _acknowledge(listed + redelivered)
+        return _refresh_locked(db_path, sources, directory, attribution or Attribution(),
+                               max_object_bytes, quiet)
+
+
+def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None,
+                    attribution: Attribution, max_object_bytes: int, quiet: bool) -> RefreshSummary:
+    started = time.monotonic()
+    summary = RefreshSummary()
+    known, next_load_id = _manifest(db_path)
+    summary.load_id = next_load_id
+    listed: list[tuple[Source, ObjectRef]] = []
+    redelivered: list[tuple[Source, ObjectRef]] = []
+    for source in sources:
+        for ref in source.list():
+            summary.objects_seen += 1
+            if (ref.source, ref.key, ref.etag) in known:
+                redelivered.append((source, ref))
+            else:
+                listed.append((source, ref))
+    summary.objects_new = len(listed)
+    staging_dir = db_path.parent / ".staging" / f"load-{next_load_id}-{os.getpid()}"
+    _clear_stale_staging(db_path.parent / ".staging")
+    staging_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        progress = Progress(len(listed), quiet=quiet)
+        stager = Stager(staging_dir, next_load_id, max_object_bytes)
+        if directory is not None:
+            stager.stage_directory(directory)
+        if not listed and directory is None:
+            stager.close()
+            _acknowledge(redelivered)
+            summary.seconds = time.monotonic() - started
+            summary.notes.append("nothing new")
+            return summary
+        for source, ref in listed:
+            stager.add(source, ref)
+            progress.advance(1, ref.size)
+        progress.done()
+        progress.stage(f"parsing {len(listed)} new objects ...")
+        staged = stager.build(attribution)
+        progress.stage(
+            f"staged {staged['records']} records, {staged['quarantined']} quarantined; committing ..."
+        )
+        summary.objects_failed = staged["objects_failed"]
+        summary.records_loaded = staged["records"]
+        summary.records_quarantined = staged["quarantined"]
+        summary.directory_loaded = directory is not None
+        commit_started = time.monotonic()
+        _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started)
+        summary.commit_seconds = time.monotonic() - commit_started
+        summary.committed = True
+    finally:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+    _acknowledge(listed + redelivered)
     summary.seconds = time.monotonic() - started
+    return summary
+
+
+def rebuild(db_path: Path, quiet: bool = False) -> RefreshSummary:
+    """Rebuild every fact from the raw objects the database holds, into a new file swapped in whole.
+
+    For a changed view or parsing rule. The directory snapshot is carried over; the refresh lock
+    is held throughout so no refresh commits into the file being replaced.
+    """
+    from pipelines.sources import RawObjectsSource
+
+    if not db_path.exists():
+        raise FileNotFoundError(f"no database at {db_path}")
+    new = db_path.with_name(db_path.name + ".rebuild")
+    for leftover in (new, new.with_name(new.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    with refresh_lock(db_path):
+        with store.writer(new) as con:
+            store.create_schema(con)
+            con.execute("attach ? as old (read_only)", [str(db_path)])
+            for table in ("dir_portals", "dir_users", "dir_batches", "_directory_loads"):
+                con.execute(f"insert into {table} select * from old.{table}")
+            con.execute("detach old")
+        summary = _refresh_locked(new, [RawObjectsSource(db_path)], None, Attribution(),
+                                  2 * 1024**3, quiet)
+        os.replace(new, db_path)
     return summary
 
 
@@ -209,6 +241,9 @@ class Stager:
         self.con = duckdb.connect(str(self.db_path))
         store.configure(self.con)
         store.create_schema(self.con, staging=True)
+
+    def close(self) -> None:
+        self.con.close()
 
     def stage_directory(self, folder: Path) -> None:
         self.counts = directory_mod.stage_directory(self.con, folder)

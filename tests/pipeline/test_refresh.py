@@ -310,3 +310,22 @@ def test_every_aws_sample_record_loads_with_its_event_time(tmp_path):
     # The DeliveryDelay example: delayType and the recipient's own status.
     assert q(db, "select delay_type, status_code from fct_recipient_events "
                  "where event_type = 'DeliveryDelay'") == [("TransientCommunicationFailure", "4.4.1")]
+
+
+def test_rebuild_from_raw_objects_reproduces_every_fact(tmp_path, src):
+    db = tmp_path / "d.duckdb"
+    dirs = tmp_path / "dir"
+    dirs.mkdir()
+    (dirs / "portals.csv").write_text("portal_id,name,parent_portal_id\np1,One,\n")
+    (dirs / "users.csv").write_text("user_id,portal_id,name,email,status,upload_batch_id,created_at\n")
+    (dirs / "batches.csv").write_text("batch_id,portal_id,uploaded_at,filename,rows\n")
+    refresh(db, [LocalSource(src)], directory=dirs, quiet=True)
+    facts = "select * exclude (load_id) from fct_recipient_events order by event_key"
+    before = q(db, facts)
+    # The source is gone: only the database's own copy of the objects remains.
+    for path in sorted(src.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    summary = refresh_mod.rebuild(db, quiet=True)
+    assert summary.objects_new == 2
+    assert q(db, facts) == before
+    assert q(db, "select portal_id from dir_portals") == [("p1",)]
