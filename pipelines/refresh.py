@@ -28,9 +28,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines import bounce_logs, store
 from pipelines import directory as directory_mod
 from pipelines import records as records_mod
-from pipelines import store
+from pipelines.classify import classify
 from pipelines.config import Attribution
 from pipelines.progress import Progress
 from pipelines.sources import ObjectRef, Source
@@ -128,7 +129,7 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
     staging_dir.mkdir(parents=True, exist_ok=True)
     try:
         progress = Progress(len(listed), quiet=quiet)
-        stager = Stager(staging_dir, next_load_id, max_object_bytes)
+        stager = Stager(staging_dir, next_load_id, max_object_bytes, attribution)
         if directory is not None:
             stager.stage_directory(directory)
         if not listed and directory is None:
@@ -142,7 +143,7 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
             progress.advance(1, ref.size)
         progress.done()
         progress.stage(f"parsing {len(listed)} new objects ...")
-        staged = stager.build(attribution)
+        staged = stager.build()
         progress.stage(
             f"staged {staged['records']} records, {staged['quarantined']} quarantined; committing ..."
         )
@@ -225,8 +226,11 @@ def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int]:
 class Stager:
     """Builds one load in a private DuckDB file: staged records, quarantine, facts, manifest."""
 
-    def __init__(self, folder: Path, load_id: int, max_object_bytes: int) -> None:
+    def __init__(self, folder: Path, load_id: int, max_object_bytes: int,
+                 attribution: Attribution) -> None:
         self.folder = folder
+        self.attribution = attribution
+        self.log_bounces: list[bounce_logs.LogBounce] = []
         self.load_id = load_id
         self.max_object_bytes = max_object_bytes
         self.db_path = folder / "staging.duckdb"
@@ -268,6 +272,17 @@ class Stager:
             manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}")
             self.rejects.append(self._object_reject(ref, f"unreadable object: {exc}", data))
             return
+        kind = bounce_logs.kind_of(plain)
+        if kind != "ses":
+            read = bounce_logs.mail_bounces if kind == "mail" else bounce_logs.csv_bounces
+            rows, rejects = read(ref.source, ref.key, plain, self.attribution) if kind == "mail" \
+                else read(ref.source, ref.key, plain)
+            self.log_bounces.extend(rows)
+            self.rejects.extend({
+                "load_id": self.load_id, "source": ref.source, "object_key": ref.key,
+                "record_index": r.record_index, "byte_offset": None, "reason": r.reason, "excerpt": r.excerpt,
+            } for r in rejects)
+            return
         path = self.folder / f"{len(self.files):06d}.json"
         path.write_bytes(plain)
         self.files.append({
@@ -287,7 +302,7 @@ class Stager:
             "excerpt": data[:80].decode("utf-8", errors="replace"),
         }
 
-    def build(self, attribution: Attribution) -> dict[str, int]:
+    def build(self) -> dict[str, int]:
         con = self.con
         if self.raw:
             self._flush_raw()
@@ -305,14 +320,21 @@ class Stager:
         if self.rejects:
             rejects = pl.DataFrame(self.rejects, schema=_QUARANTINE_SCHEMA)  # noqa: F841
             con.execute("insert into _quarantine select * from rejects")
-        for name, value in attribution.as_params().items():
+        if self.log_bounces:
+            logs = pl.DataFrame([asdict(b) for b in self.log_bounces], schema=_LOG_SCHEMA)  # noqa: F841
+            con.execute("insert into staged_log_bounces select * from logs")
+        for name, value in self.attribution.as_params().items():
             con.execute(f"set variable {name} = ?", [value])
         store.apply_views(con, layers=("stg",), staging=True, materialize=True)
-        store.run_script(con, "stage_defects.sql")
+        store.run_script(con, "stage_defects.sql", {"load_id": self.load_id})
         store.apply_views(con, layers=("int",), staging=True, materialize=True)
-        store.run_script(con, "stage_facts.sql")
+        self._classify_bounces()
+        store.run_script(con, "stage_facts.sql", {"load_id": self.load_id})
         self._finish_manifest()
-        records = con.execute("select count(*) from raw_ses_records").fetchone()[0]
+        records = con.execute(
+            "select (select count(*) from raw_ses_records) "
+            "+ (select count(distinct (source, object_key, record_index)) from staged_log_bounces)"
+        ).fetchone()[0]
         quarantined = con.execute("select count(*) from _quarantine").fetchone()[0]
         fact_rows, lo, hi = con.execute(
             "select coalesce(sum(copies), 0), min(sent_date), max(sent_date) from staged_facts"
@@ -323,6 +345,25 @@ class Stager:
         failed = sum(1 for m in self.objects if m["status"] == "failed")
         return {"records": records, "quarantined": quarantined, "fact_rows": int(fact_rows),
                 "objects_failed": failed}
+
+    def _classify_bounces(self) -> None:
+        """One verdict per distinct bounce signal: far fewer than bounces, and the rules are Python."""
+        combos = self.con.execute(
+            """
+            select distinct verdict_key, bounce_type, bounce_subtype, bounce_action, status_code, diagnostic
+            from int_ses_recipient_events
+            where verdict_key is not null
+            """
+        ).fetchall()
+        verdicts = []
+        for key, btype, subtype, action, status, diagnostic in combos:
+            v = classify(status=status, diagnostic=diagnostic, action=action, ses_bounce_type=btype,
+                         ses_bounce_subtype=subtype)
+            verdicts.append({"verdict_key": key, "bounce_class": v.bounce, "reason": v.reason,
+                             "status_found": v.status})
+        if verdicts:
+            frame = pl.DataFrame(verdicts, schema={k: pl.String for k in verdicts[0]})  # noqa: F841
+            self.con.execute("insert into staged_verdicts select * from frame")
 
     def _read_fast(self, filenames: list[str]) -> None:
         """DuckDB reads well-formed objects in one statement; bisect to find the ones it refuses."""
@@ -391,6 +432,9 @@ class Stager:
                 select source, object_key, sum(loaded), sum(bad) from (
                     select source, object_key, count(*) as loaded, 0 as bad
                     from raw_ses_records group by all
+                    union all
+                    select source, object_key, count(distinct record_index), 0
+                    from staged_log_bounces group by all
                     union all
                     select source, object_key, 0, count(*) from _quarantine group by all
                 ) group by all
@@ -466,6 +510,13 @@ def _received_date(key: str) -> date | None:
 _STAGED_JSON_SCHEMA = {
     "source": pl.String, "object_key": pl.String, "record_index": pl.Int64,
     "byte_offset": pl.Int64, "received_date": pl.Date, "text": pl.String,
+}
+_LOG_SCHEMA = {
+    "source": pl.String, "object_key": pl.String, "record_index": pl.Int64, "recipient": pl.String,
+    "event_at": pl.Datetime("us", "UTC"), "sent_at": pl.Datetime("us", "UTC"), "message_id": pl.String,
+    "bounce_class": pl.String, "reason": pl.String, "status_code": pl.String, "diagnostic": pl.String,
+    "action": pl.String, "reporting_mta": pl.String, "portal_id": pl.String,
+    "upload_batch_id": pl.String, "message_type": pl.String, "attribution": pl.String,
 }
 _RAW_SCHEMA = {
     "load_id": pl.Int64, "source": pl.String, "object_key": pl.String, "etag": pl.String,

@@ -5,6 +5,15 @@ insert into raw_objects select * from stg.raw_objects;
 
 insert into _quarantine select * from stg._quarantine;
 
+-- SES reports a bounce that a log delivered first: keep SES's (its type decides the SES rate).
+delete from fct_recipient_events as f
+where f.source_kind = 'log'
+    and exists (
+        select 1 from stg.staged_facts as s
+        where s.event_type = 'Bounce' and s.source_kind <> 'log'
+            and s.message_id = f.message_id and s.recipient = f.recipient
+    );
+
 insert into fct_recipient_events
 with new_facts as (
     select * from stg.staged_facts
@@ -17,8 +26,16 @@ known as (
 ),
 
 fresh as (
-    select * from new_facts
+    select * from new_facts as n
     where event_key not in (select event_key from known)
+        -- A bounce from a log that SES already reported for the same message counts once.
+        and not (
+            n.source_kind = 'log' and exists (
+                select 1 from fct_recipient_events as f
+                where f.event_type = 'Bounce' and f.source_kind <> 'log'
+                    and f.message_id = n.message_id and f.recipient = n.recipient
+            )
+        )
 ),
 
 -- SES notifications carry no tags: their message's Send event (new or loaded) knows the portal.
@@ -65,6 +82,8 @@ select
     f.complaint_type,
     f.complaint_subtype,
     f.delay_type,
+    f.bounce_class,
+    f.reason,
     coalesce(f.portal_id, s.portal_id, d.portal_id) as portal_id,
     coalesce(f.upload_batch_id, s.upload_batch_id, case when f.portal_id is null and s.portal_id is null then d.upload_batch_id end)
         as upload_batch_id,

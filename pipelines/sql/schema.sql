@@ -76,6 +76,8 @@ create table if not exists fct_recipient_events (
     complaint_type varchar,
     complaint_subtype varchar,
     delay_type varchar,
+    bounce_class varchar,             -- hard | soft, for the address (pipelines/classify.py)
+    reason varchar,                   -- bounce reason (pipelines/bounce_rules.py)
     portal_id varchar,
     upload_batch_id varchar,
     message_type varchar,

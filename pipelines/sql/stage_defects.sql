@@ -27,3 +27,9 @@ where s.defect is not null
     and s.object_key = raw.object_key
     and s.record_index = raw.record_index;
 
+
+insert into _quarantine
+select $load_id, source, object_key, record_index, null, 'bounce log entry without any date or time',
+    left(recipient || ' ' || coalesce(diagnostic, ''), 200)
+from staged_log_bounces
+where coalesce(sent_at, event_at) is null;

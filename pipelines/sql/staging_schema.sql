@@ -28,3 +28,33 @@ create view raw_ses_records as
 select load_id, source, object_key, record_index, envelope, received_date, payload
 from staged_records
 where problem is null;
+
+-- Bounces read from bounce mails and CSV bounce logs, already classified.
+create table staged_log_bounces (
+    source varchar,
+    object_key varchar,
+    record_index bigint,
+    recipient varchar,
+    event_at timestamptz,
+    sent_at timestamptz,
+    message_id varchar,
+    bounce_class varchar,
+    reason varchar,
+    status_code varchar,
+    diagnostic varchar,
+    action varchar,
+    reporting_mta varchar,
+    portal_id varchar,
+    upload_batch_id varchar,
+    message_type varchar,
+    attribution varchar
+);
+
+-- The classification of each distinct bounce signal in this load (SES type/subtype, the
+-- recipient's action, status and diagnostic), from pipelines/classify.py.
+create table staged_verdicts (
+    verdict_key varchar,
+    bounce_class varchar,
+    reason varchar,
+    status_found varchar
+);

@@ -66,6 +66,12 @@ final as (
         complaint_type,
         complaint_subtype,
         delay_type,
+        -- One classification per distinct bounce signal (pipelines/classify.py runs on these).
+        case when event_type in ('Bounce', 'DeliveryDelay') then md5(concat_ws('|',
+            coalesce(bounce_type, '-'), coalesce(bounce_subtype, '-'),
+            coalesce(recipient_json ->> 'action', '-'), coalesce(recipient_json ->> 'status', '-'),
+            coalesce(recipient_json ->> 'diagnosticCode', '-')
+        )) end as verdict_key,
         portal_id,
         upload_batch_id,
         message_type,

@@ -69,3 +69,26 @@ def test_config_file_with_unknown_key_is_refused(tmp_path):
     cfg.write_text('sourcez = ["x"]\n')
     with pytest.raises(ValueError, match="unknown keys"):
         load_config(cfg)
+
+
+def test_classify_prints_one_record_per_recipient_and_changes_no_database(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("BOUNCEDESK_DB", str(tmp_path / "untouched.duckdb"))
+    dsn = REPO / "tests" / "fixtures" / "dsn"
+    out = subprocess.run([sys.executable, "-m", "pipelines", "classify", "--json", str(dsn / "001.eml"),
+                          str(dsn / "003.eml")], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    # From tests/fixtures/dsn/expected.csv: 001 neko@example.co.jp hard userunknown 5.1.1,
+    # 003 kijitora@example.com soft suspend 5.7.1.
+    assert [(r["recipient"], r["bounce"], r["reason"], r["status"]) for r in rows] == [
+        ("neko@example.co.jp", "hard", "userunknown", "5.1.1"),
+        ("kijitora@example.com", "soft", "suspend", "5.7.1"),
+    ]
+    assert set(rows[0]) == {"file", "recipient", "bounce", "reason", "status", "diagnostic"}
+    assert not (tmp_path / "untouched.duckdb").exists()
+
+
+def test_classify_of_a_missing_file_is_a_usage_error(capsys):
+    assert cli.main(["classify", "no/such.eml"]) == cli.EXIT_USAGE
+    assert "no such file" in capsys.readouterr().err

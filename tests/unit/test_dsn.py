@@ -1,0 +1,288 @@
+"""Bounce-mail parsing: exact fields from a few real fixtures, hand-built cases, mail sources, junk."""
+
+import json
+import mailbox
+import os
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from pipelines.dsn import iter_mails, parse, parse_dsn_fields, parse_recipients
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dsn"
+
+
+def _one(name: str):
+    result = parse((FIXTURES / name).read_bytes())
+    assert result.problem is None
+    return result
+
+
+# -- real fixtures, parsed exactly -----------------------------------------------------------------
+def test_rfc3464_report_amavis():
+    result = _one("001.eml")
+    assert result.kind == "rfc3464"
+    [r] = result.recipients
+    assert r.recipient == "neko@example.co.jp"
+    assert (r.action, r.status, r.reply_code) == ("failed", "5.1.1", "550")
+    assert r.diagnostic == ("550 5.1.1 <neko@example.co.jp>: Recipient address rejected: User unknown in "
+                            "virtual mailbox table")
+    assert (r.remote_mta, r.reporting_mta) == ("127.0.0.1", "neko1.example.com")
+    assert r.arrival_date == "Thu, 29 Apr 2011 23:34:45 +0900 (JST)"
+    assert r.original_message_id == "Qdmail.0.0.0e_9c642ee04972b793b0cd524f85f923cb@example.net"
+    assert r.original_headers["To"] == "neko@example.co.jp"
+    assert r.original_headers["Subject"] == "Nyaan"
+    assert (r.verdict.bounce, r.verdict.reason, r.verdict.status) == ("hard", "userunknown", "5.1.1")
+
+
+def test_amazon_ses_dsn_gives_the_ses_message_id():
+    [r] = _one("002.eml").recipients
+    assert r.recipient == "kijitora@neko.nyaan.example.edu"
+    assert r.diagnostic == "550 5.4.4 Invalid domain"
+    assert r.reporting_mta == "a8-30.smtp-out.amazonses.com"
+    assert r.ses_message_id == "0000000000000000-22222222-ffff-2222-2222-000000000000-000000"
+    assert r.original_headers["X-SES-Outgoing"] == "2017.04.29-192.0.2.224"
+    assert (r.verdict.bounce, r.verdict.reason) == ("hard", "hostunknown")
+
+
+def test_postfix_x_unix_diagnostic_is_kept_with_its_type():
+    [r] = _one("031.eml").recipients
+    assert r.diagnostic.startswith("x-unix; procmail: Couldn't create")
+    assert r.verdict.reason == "mailererror"
+
+
+def test_qmail_text_bounce():
+    result = _one("043.eml")
+    assert result.kind == "text"
+    [r] = result.recipients
+    assert r.recipient == "neko@nyaan.jp"
+    assert r.diagnostic == "<neko@nyaan.jp>: Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)"
+    assert r.original_message_id == "20240624084801.44371.qmail@nq.example.jp"
+    assert (r.verdict.bounce, r.verdict.reason, r.verdict.status) == ("hard", "notaccept", "5.4.4")
+
+
+def test_two_recipients_in_one_text_bounce():
+    rs = _one("072.eml").recipients
+    assert [r.recipient for r in rs] == ["mikeneko@example.co.jp", "sabineko@example.co.jp"]
+    assert rs[0].diagnostic.endswith("5.2.1 <mikeneko@example.co.jp>... User Unknown")
+    assert rs[1].diagnostic.endswith("5.2.2 <sabineko@example.co.jp>... Mailbox Full")
+    assert [r.verdict.reason for r in rs] == ["filtered", "mailboxfull"]
+    assert [r.reply_code for r in rs] == ["550", "550"]
+
+
+def test_exchange_ndr_without_delivery_status():
+    [r] = _one("028.eml").recipients
+    assert r.recipient == "kijitora@example.onmicrosoft.com"
+    assert "Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'" in r.diagnostic
+    assert (r.verdict.bounce, r.verdict.status) == ("hard", "5.1.1")
+
+
+def test_old_sendmail_transcript_with_two_recipients():
+    rs = _one("061.eml").recipients
+    assert [r.recipient for r in rs] == ["kijitora@example.ed.jp", "mikeneko@example.ac.jp"]
+    assert all(r.verdict.reason == "hostunknown" for r in rs)
+
+
+def test_a_bounce_wrapping_another_bounce():
+    [r] = _one("066.eml").recipients
+    assert r.recipient == "kijitora@neko.example.org"
+    assert r.verdict.reason == "userunknown"
+
+
+def test_missing_diagnostic_is_completed_from_the_human_readable_part():
+    [r] = _one("016.eml").recipients  # DSN block has no Diagnostic-Code
+    assert "550 user unknown (in reply to RCPT TO command)" in r.diagnostic
+    assert r.smtp_command == "RCPT"
+
+
+def test_diagnostic_is_collapsed_and_bounded():
+    for name in ("028.eml", "046.eml", "034.eml"):
+        for r in _one(name).recipients:
+            assert "\n" not in r.diagnostic and "  " not in r.diagnostic
+            assert len(r.diagnostic) <= 1000
+
+
+# -- hand-built mails ------------------------------------------------------------------------------
+def _report(recipient_blocks: str, original_headers: str = "", human: str = "Delivery failed.\n") -> bytes:
+    return (
+        "From: MAILER-DAEMON@mx.example.net\nTo: sender@example.com\nSubject: Delivery Status Notification\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="BB"\n\n'
+        f"--BB\nContent-Type: text/plain\n\n{human}\n"
+        "--BB\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; mx.example.net\nArrival-Date: Mon, 1 Jan 2024 00:00:00 +0000\n\n"
+        f"{recipient_blocks}\n"
+        "--BB\nContent-Type: text/rfc822-headers\n\n"
+        f"{original_headers}\n--BB--\n"
+    ).encode()
+
+
+def test_original_headers_with_portal_x_headers():
+    data = _report(
+        "Final-Recipient: rfc822; <Alice@Example.ORG>\nAction: failed\nStatus: 5.2.2\n"
+        "Remote-MTA: dns; mx.example.org\nDiagnostic-Code: smtp; 552-5.2.2 The email account that you\n"
+        "    tried to reach is over quota\n",
+        "Message-ID: <abc-123@portal.example.com>\nTo: Alice <alice@example.org>\nFrom: app@example.com\n"
+        "Subject: =?utf-8?q?Caf=C3=A9_news?=\nX-Portal-Id: portal-42\nX-Upload-Batch-Id: batch-7\n"
+        "X-SES-Message-ID: 0100018c-aaaa-bbbb\n",
+    )
+    [r] = parse_recipients(data)
+    assert r.recipient == "alice@example.org"
+    assert r.original_message_id == "abc-123@portal.example.com"
+    assert r.original_headers["X-Portal-Id"] == "portal-42"
+    assert r.original_headers["X-Upload-Batch-Id"] == "batch-7"
+    assert r.original_headers["Subject"] == "Café news"
+    assert r.ses_message_id == "0100018c-aaaa-bbbb"
+    assert r.diagnostic == "552-5.2.2 The email account that you tried to reach is over quota"
+    assert (r.verdict.bounce, r.verdict.reason) == ("soft", "mailboxfull")
+
+
+def test_several_recipients_delayed_and_delivered_blocks():
+    data = _report(
+        "Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 no such user\n\n"
+        "Final-Recipient: rfc822; b@example.org\nAction: delayed\nStatus: 4.4.1\n"
+        "Diagnostic-Code: smtp; connect to mx.example.org: Connection timed out\n\n"
+        "Final-Recipient: rfc822; c@example.org\nAction: delivered\nStatus: 2.0.0\n"
+    )
+    rs = parse_recipients(data)
+    assert [r.recipient for r in rs] == ["a@example.org", "b@example.org"]
+    assert (rs[0].verdict.bounce, rs[0].verdict.reason) == ("hard", "userunknown")
+    assert (rs[1].action, rs[1].verdict.bounce, rs[1].verdict.reason) == ("delayed", "soft", "expired")
+
+
+def test_dsn_field_parser_handles_folding_and_missing_blank_lines():
+    per_message, groups = parse_dsn_fields(
+        "Reporting-MTA: dns; mx\nOriginal-Recipient: rfc822;a@x.example\n"
+        "Final-Recipient: rfc822;a@x.example\n"
+        "Action: failed\nStatus: 5.0.0\nDiagnostic-Code: smtp; 550 a\n  b\n"
+        "Original-Recipient: rfc822;b@x.example\nFinal-Recipient: rfc822;b@x.example\nAction: failed\n"
+    )
+    assert per_message == {"reporting-mta": "dns; mx"}
+    assert [g["final-recipient"] for g in groups] == ["rfc822;a@x.example", "rfc822;b@x.example"]
+    assert groups[0]["diagnostic-code"] == "smtp; 550 a b"
+
+
+def test_gmail_style_text_bounce_with_x_failed_recipients():
+    data = (
+        b"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: me@example.com\n"
+        b"X-Failed-Recipients: gone@example.net\nSubject: Delivery Status Notification (Failure)\n\n"
+        b"Delivery to the following recipient failed permanently:\n\n     gone@example.net\n\n"
+        b"Technical details of permanent failure:\nThe error that the other server returned was:\n"
+        b"550 5.1.1 <gone@example.net>... User unknown\n\n----- Original message -----\n\n"
+        b"From: me@example.com\nTo: gone@example.net\nMessage-ID: <m1@example.com>\nSubject: hi\n\nbody\n"
+    )
+    [r] = parse_recipients(data)
+    assert r.recipient == "gone@example.net"
+    assert r.original_message_id == "m1@example.com"
+    assert (r.verdict.bounce, r.verdict.status) == ("hard", "5.1.1")
+
+
+# -- junk never raises ---------------------------------------------------------------------------
+@pytest.mark.parametrize("data", [
+    b"",
+    b"\x00\x01\x02\xff" * 1000,
+    os.urandom(4096),
+    b"not a mail at all, just text without headers",
+    b"Content-Type: multipart/report; boundary=\"x\"\n\n--x\nContent-Type: message/delivery-status\n\n"
+    b"Final-Recipient: \xff\xfe\nAction: failed\n--x",
+    b"From: a@b.example\nContent-Type: text/plain; charset=no-such-charset\n\n\xe9\xe8 550 5.1.1 x@y.example",
+    b"Subject: x\nContent-Type: multipart/mixed; boundary=\"q\"\n\n" + b"--q\n" * 500,
+    b"From: x\n\n" + b"a" * 300_000,
+])
+def test_garbage_gives_no_recipients_and_no_exception(data):
+    result = parse(data)
+    assert isinstance(result.recipients, list)
+    if not result.recipients:
+        assert result.problem
+
+
+def test_an_ordinary_mail_is_not_a_bounce():
+    data = (b"From: bob@example.com\nTo: carol@example.org\nSubject: lunch?\n\n"
+            b"See you at noon, dave@example.net\n")
+    result = parse(data)
+    assert result.recipients == [] and result.problem
+
+
+def test_feedback_report_is_not_a_bounce():
+    data = (b"From: staff@feedback.example\nTo: fbl@example.com\nContent-Type: multipart/report; "
+            b"report-type=feedback-report; boundary=\"z\"\n\n--z\nContent-Type: text/plain\n\n"
+            b"complaint\n--z--\n")
+    assert parse(data).recipients == []
+
+
+# -- reading mails from disk ---------------------------------------------------------------------
+def _msg(n: int) -> EmailMessage:
+    m = EmailMessage()
+    m["From"] = "MAILER-DAEMON@mx.example.net"
+    m["To"] = "sender@example.com"
+    m["Subject"] = f"Undelivered Mail Returned to Sender {n}"
+    m.set_content(f"<user{n}@example.org>: host mx.example.org said: 550 5.1.1 User unknown\n")
+    return m
+
+
+def test_iter_mails_reads_eml_mbox_maildir_and_folders(tmp_path):
+    (tmp_path / "one.eml").write_bytes((FIXTURES / "001.eml").read_bytes())
+    box = mailbox.mbox(tmp_path / "box.mbox")
+    for n in (1, 2, 3):
+        box.add(_msg(n))
+    box.flush()
+    box.close()
+    (tmp_path / "sub").mkdir()
+    md = mailbox.Maildir(tmp_path / "sub" / "md", create=True)
+    for n in (4, 5):
+        md.add(_msg(n))
+    (tmp_path / ".hidden.eml").write_bytes(b"x")
+
+    got = list(iter_mails(tmp_path))
+    names = [(name, i) for name, i, _ in got]
+    assert names == [("box.mbox", 0), ("box.mbox", 1), ("box.mbox", 2), ("one.eml", 0),
+                     ("sub/md", 0), ("sub/md", 1)]
+    recipients = sorted(r.recipient for _, _, data in got for r in parse_recipients(data))
+    assert recipients == ["neko@example.co.jp"] + [f"user{n}@example.org" for n in (1, 2, 3, 4, 5)]
+
+    assert [(n, i) for n, i, _ in iter_mails(tmp_path / "box.mbox")] == [("box.mbox", i) for i in range(3)]
+    assert len(list(iter_mails(tmp_path / "sub" / "md"))) == 2
+    assert list(iter_mails(tmp_path / "missing")) == []
+
+
+def test_single_mail_with_an_mbox_envelope_line_is_one_mail(tmp_path):
+    path = tmp_path / "x.eml"
+    path.write_bytes((FIXTURES / "021.eml").read_bytes())  # starts with "From <> ..."
+    [(name, index, data)] = list(iter_mails(path))
+    assert (name, index) == ("x.eml", 0)
+    assert [r.recipient for r in parse_recipients(data)] == ["kijitora@neko.example.co.jp"]
+
+
+# -- Amazon SES notifications e-mailed as JSON -----------------------------------------------------
+SES_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
+
+
+def _sns_mail(payload: dict) -> bytes:
+    envelope = {"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:x",
+                "Message": json.dumps(payload)}
+    return ("From: AWS Notifications <no-reply@sns.amazonaws.com>\nTo: ops@example.com\n"
+            "Subject: AWS Notification Message\nContent-Type: text/plain; charset=UTF-8\n\n"
+            + json.dumps(envelope) + "\n\n--\nIf you wish to stop receiving notifications ...\n").encode()
+
+
+def test_ses_bounce_notification_json_in_a_mail():
+    event = json.loads((SES_FIXTURES / "event-bounce-permanent.json").read_text())
+    result = parse(_sns_mail(event))
+    assert result.kind == "ses-json"
+    [r] = result.recipients
+    assert r.recipient == "recipient@example.com"
+    assert (r.status, r.diagnostic, r.found_by) == ("5.1.1", "550 5.1.1 user unknown", "ses-json")
+    assert r.ses_message_id == event["mail"]["messageId"]
+    assert (r.verdict.bounce, r.verdict.reason) == ("hard", "userunknown")
+
+
+def test_ses_suppression_and_non_bounce_notifications():
+    event = json.loads((SES_FIXTURES / "event-bounce-permanent.json").read_text())
+    event["bounce"]["bounceSubType"] = "OnAccountSuppressionList"
+    [r] = parse(_sns_mail(event)).recipients
+    assert (r.verdict.reason, r.verdict.signal) == ("onaccountsuppressionlist", "ses-subtype")
+    delivery = json.loads((SES_FIXTURES / "event-delivery.json").read_text())
+    result = parse(_sns_mail(delivery))
+    assert result.recipients == [] and "Delivery" in result.problem
