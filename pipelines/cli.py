@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from pipelines import config as config_mod
+from pipelines.policy import load_policy
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 
@@ -42,9 +43,27 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", metavar="FILE.toml", help="TOML file listing sources, directory, tag names")
     r.add_argument("--directory", metavar="DIR", help="folder with portals.csv, users.csv, batches.csv")
     r.add_argument("--db", metavar="PATH", help="database file")
+    r.add_argument("--policy", metavar="FILE.toml",
+                   help="status policy for the alerts (default: pipelines/policy_default.toml)")
     r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a running refresh to finish (default: exit at once)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    st = sub.add_parser(
+        "status",
+        help="each portal's bounce and complaint rates and status (ok/approaching/exceeded/disabled)",
+        description=(
+            "Judge every portal, alone and rolled up with its sub-portals, by the policy's windows "
+            "ending at --as-of (default: the newest event). With --policy, replay a proposed policy "
+            "over the loaded data before adopting it."
+        ),
+    )
+    st.add_argument("--db", metavar="PATH", help="database file")
+    st.add_argument("--as-of", metavar="ISO", help="judge as of this time (UTC), e.g. 2026-11-01T00:00Z")
+    st.add_argument("--window-days", type=int, metavar="N", help="override every policy window's length")
+    st.add_argument("--policy", metavar="FILE.toml",
+                    help="policy file (default: pipelines/policy_default.toml)")
+    st.add_argument("--json", action="store_true", help="JSON (a list of objects) instead of a table")
 
     c = sub.add_parser(
         "classify",
@@ -100,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_rebuild(args)
         if args.command == "classify":
             return cmd_classify(args)
+        if args.command == "status":
+            return cmd_status(args)
     except KeyboardInterrupt:
         print("interrupted; nothing was published by the unfinished step", file=sys.stderr)
         return EXIT_FAILED
@@ -127,13 +148,14 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             return _fail("nothing to load: give --source (repeatable), --directory or --config",
                          EXIT_USAGE)
         sources = [open_source(s) for s in specs]
+        policy = load_policy(args.policy) if args.policy else None
     except ValueError as exc:
         return _fail(str(exc), EXIT_USAGE)
     db = config_mod.resolve_db_path(args.db)
     try:
         summary = refresh(
             db, sources, Path(directory) if directory else None, cfg.attribution,
-            cfg.max_object_bytes, wait_seconds=args.wait, quiet=args.quiet,
+            cfg.max_object_bytes, wait_seconds=args.wait, quiet=args.quiet, policy=policy,
         )
     except RefreshLocked as exc:
         return _fail(str(exc), EXIT_LOCKED)
@@ -141,6 +163,10 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_LOCKED)
     except Exception as exc:  # one line for the scheduler's log, not a traceback
         return _fail(f"refresh failed, nothing published: {type(exc).__name__}: {exc}")
+    for a in summary.alert_rows:
+        rate = "" if a["hard_rate"] is None else f"{a['hard_rate']:.4f}"
+        print(f"alert portal_id={a['portal_id']} scope={a['scope']} from={a['from_status'] or 'new'} "
+              f"to={a['to_status']} hard_rate={rate} sent={a['sent']}")
     print(summary.line())
     return EXIT_OK
 
@@ -215,4 +241,61 @@ def cmd_classify(args: argparse.Namespace) -> int:
                   + r["diagnostic"][:160])
     for label, problem in unreadable:
         print(f"note: {label}: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+STATUS_FIELDS = (
+    "portal_id", "name", "parent_portal_id", "sent", "hard_bounced", "hard_rate", "soft_bounced",
+    "complaints", "complaint_rate", "status", "rollup_sent", "rollup_hard_bounced", "rollup_hard_rate",
+    "rollup_status", "why",
+)
+
+
+def _parse_time(value: str | None):
+    from datetime import UTC, datetime
+
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from pipelines import metrics
+    from pipelines.store import DatabaseBusy, DatabaseMissing
+
+    try:
+        policy = load_policy(args.policy)
+        as_of = _parse_time(args.as_of)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    db = config_mod.resolve_db_path(args.db)
+    try:
+        table = metrics.read_status(db, policy, as_of, args.window_days)
+    except DatabaseMissing:
+        return _fail(f"no database at {db}: run `python -m pipelines demo` or "
+                     "`python -m pipelines refresh`", EXIT_USAGE)
+    except DatabaseBusy as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    rows = table.select(*STATUS_FIELDS).to_dicts()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    order = {"disabled": 0, "exceeded": 1, "approaching": 2, "ok": 3, "insufficient_volume": 4}
+    rows.sort(key=lambda r: (order.get(r["status"], 9), -(r["hard_rate"] or 0)))
+
+    def pct(v):
+        return "" if v is None else f"{v * 100:.2f}%"
+
+    head = ("portal", "status", "sent", "hard", "hard rate", "complaint", "rollup status", "rollup rate",
+            "name", "why")
+    body = [(r["portal_id"], r["status"], f"{r['sent']:,}", f"{r['hard_bounced']:,}", pct(r["hard_rate"]),
+             pct(r["complaint_rate"]), r["rollup_status"] or "", pct(r["rollup_hard_rate"]), r["name"] or "",
+             r["why"]) for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    for b in body:
+        print("  ".join(v.ljust(w) for v, w in zip(b, widths, strict=True)))
     return EXIT_OK

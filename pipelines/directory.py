@@ -59,7 +59,7 @@ def stage_directory(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, i
         for col in optional:
             if col not in columns:
                 con.execute(f"alter table {table} add column {col} varchar")
-        counts[name.removesuffix(".csv")] = con.execute(f"select count(*) from {table}").fetchone()[0]
+        counts[name.removesuffix(".csv")] = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     _check_types(con)
     return counts
 
@@ -74,8 +74,9 @@ def _check_types(con: duckdb.DuckDBPyConnection) -> None:
         bad = con.execute(
             f"select {expr} from {table} where nullif(trim({expr}), '') is not null "
             f"and try_cast({expr} as {typ}) is null limit 1"
-        ).fetchone()
+        ).fetchall()
         if bad:
+            bad = bad[0]
             raise DirectoryError(f"{file}: column {col} has a value that is not a {typ}: {bad[0]!r}")
 
 

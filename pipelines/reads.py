@@ -5,6 +5,7 @@ Every value from a user reaches SQL as a bound parameter, never as SQL text.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -20,9 +21,26 @@ def _sql(name: str) -> str:
     return (READS_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def read(db: Path, name: str, **params) -> pl.DataFrame:
-    """Run queries/reads/<name>.sql against the database with the named parameters bound."""
+def read(db: Path, name: str, tables: dict[str, pl.DataFrame] | None = None, **params) -> pl.DataFrame:
+    """Run queries/reads/<name>.sql against the database with the named parameters bound.
+
+    `tables` are polars frames the query reads by name (e.g. the policy's windows).
+    """
+    with store.reader(db) as con:
+        return run(con, name, tables, **params)
+
+
+def run(con, name: str, tables: dict[str, pl.DataFrame] | None = None, **params) -> pl.DataFrame:
+    """The same on an open connection (the refresh uses it inside its transaction)."""
     sql = _sql(name)
     used = {k: v for k, v in params.items() if f"${k}" in sql}
-    with store.reader(db) as con:
+    missing = set(re.findall(r"\$([a-z_]+)", sql)) - set(used)
+    if missing:
+        raise TypeError(f"read {name} needs {', '.join(sorted(missing))}")
+    for table, frame in (tables or {}).items():
+        con.register(table, frame)
+    try:
         return con.sql(sql, params=used or None).pl()
+    finally:
+        for table in tables or {}:
+            con.unregister(table)

@@ -31,8 +31,10 @@ import polars as pl
 from pipelines import bounce_logs, store
 from pipelines import directory as directory_mod
 from pipelines import records as records_mod
+from pipelines.alerts import record_transitions
 from pipelines.classify import classify
 from pipelines.config import Attribution
+from pipelines.policy import Policy
 from pipelines.progress import Progress
 from pipelines.sources import ObjectRef, Source
 
@@ -58,10 +60,12 @@ class RefreshSummary:
     # How long the live database was held for writing: the longest a reader can be kept waiting.
     commit_seconds: float = 0.0
     committed: bool = False
+    alerts: int = 0
     notes: list[str] = field(default_factory=list)
+    alert_rows: list[dict] = field(default_factory=list)
 
     def line(self) -> str:
-        fields = {k: v for k, v in asdict(self).items() if k != "notes"}
+        fields = {k: v for k, v in asdict(self).items() if k not in ("notes", "alert_rows")}
         fields["seconds"] = f"{self.seconds:.2f}"
         fields["commit_seconds"] = f"{self.commit_seconds:.2f}"
         return " ".join(f"{k}={v}" for k, v in fields.items())
@@ -102,14 +106,16 @@ def refresh(
     max_object_bytes: int = 2 * 1024**3,
     wait_seconds: float = 0.0,
     quiet: bool = False,
+    policy: Policy | None = None,
 ) -> RefreshSummary:
     with refresh_lock(db_path, wait_seconds):
         return _refresh_locked(db_path, sources, directory, attribution or Attribution(),
-                               max_object_bytes, quiet)
+                               max_object_bytes, quiet, policy)
 
 
 def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None,
-                    attribution: Attribution, max_object_bytes: int, quiet: bool) -> RefreshSummary:
+                    attribution: Attribution, max_object_bytes: int, quiet: bool,
+                    policy: Policy | None = None) -> RefreshSummary:
     started = time.monotonic()
     summary = RefreshSummary()
     known, next_load_id = _manifest(db_path)
@@ -152,7 +158,7 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
         summary.records_quarantined = staged["quarantined"]
         summary.directory_loaded = directory is not None
         commit_started = time.monotonic()
-        _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started)
+        _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started, policy)
         summary.commit_seconds = time.monotonic() - commit_started
         summary.committed = True
     finally:
@@ -184,6 +190,14 @@ def rebuild(db_path: Path, quiet: bool = False) -> RefreshSummary:
             con.execute("detach old")
         summary = _refresh_locked(new, [RawObjectsSource(db_path)], None, Attribution(),
                                   2 * 1024**3, quiet)
+        with store.writer(new) as con:
+            # Status history belongs to the database, not to the parse: carry it over.
+            con.execute("attach ? as old (read_only)", [str(db_path)])
+            con.execute("delete from _alerts")
+            con.execute("insert into _alerts select * from old._alerts")
+            con.execute("delete from _portal_status")
+            con.execute("insert into _portal_status select * from old._portal_status")
+            con.execute("detach old")
         os.replace(new, db_path)
     return summary
 
@@ -219,7 +233,7 @@ def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int]:
         rows = con.execute(
             "select source, object_key, etag from _ingest_objects"
         ).fetchall()
-        last = con.execute("select coalesce(max(load_id), 0) from _loads").fetchone()[0]
+        last = con.execute("select coalesce(max(load_id), 0) from _loads").fetchall()[0][0]
     return {(s, k, e or "") for s, k, e in rows}, last + 1
 
 
@@ -334,11 +348,11 @@ class Stager:
         records = con.execute(
             "select (select count(*) from raw_ses_records) "
             "+ (select count(distinct (source, object_key, record_index)) from staged_log_bounces)"
-        ).fetchone()[0]
-        quarantined = con.execute("select count(*) from _quarantine").fetchone()[0]
+        ).fetchall()[0][0]
+        quarantined = con.execute("select count(*) from _quarantine").fetchall()[0][0]
         fact_rows, lo, hi = con.execute(
             "select coalesce(sum(copies), 0), min(sent_date), max(sent_date) from staged_facts"
-        ).fetchone()
+        ).fetchall()[0]
         self.date_range = (lo or date(1970, 1, 1), hi or date(1970, 1, 1))
         con.execute("checkpoint")
         con.close()
@@ -452,7 +466,7 @@ class Stager:
 
 
 def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: int,
-            seconds_so_far: float) -> None:
+            seconds_so_far: float, policy: Policy | None = None) -> None:
     """Copy the staged load into the live database in one transaction; fills the summary's counts."""
     lo, hi = stager.date_range
     with_directory = summary.directory_loaded
@@ -465,12 +479,15 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
                 directory_mod.replace_directory(con, stager.load_id)
             store.apply_views(con)
             count_facts = "select count(*) from fct_recipient_events"
-            before = con.execute(count_facts).fetchone()[0]
+            before = con.execute(count_facts).fetchall()[0][0]
             store.run_script(con, "commit_load.sql", {"lo": lo, "hi": hi})
             if with_directory:
                 store.run_script(con, "reattribute_directory.sql")
-            summary.facts_new = con.execute(count_facts).fetchone()[0] - before
+            summary.facts_new = con.execute(count_facts).fetchall()[0][0] - before
             summary.records_duplicate = fact_rows - summary.facts_new
+            alerts = record_transitions(con, stager.load_id, policy)
+            summary.alerts = alerts.height
+            summary.alert_rows = alerts.to_dicts()
             con.execute("insert into _ingest_objects select * from stg._ingest_objects")
             con.execute(
                 """

@@ -259,7 +259,7 @@ class RawObjectsSource:
                 "select data from raw_objects where source = ? and object_key = ? and etag = ? "
                 "order by load_id desc limit 1",
                 [ref.source, ref.key, ref.etag],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
 
     def acknowledge(self, refs: list[ObjectRef]) -> None:
         return None

@@ -14,7 +14,7 @@ where f.source_kind = 'log'
             and s.message_id = f.message_id and s.recipient = f.recipient
     );
 
-insert into fct_recipient_events
+insert into fct_recipient_events by name
 with new_facts as (
     select * from stg.staged_facts
 ),

@@ -84,6 +84,36 @@ create table if not exists fct_recipient_events (
     attribution varchar               -- tag | header | send | directory | null (unattributed)
 );
 
+-- Each portal's status after the last refresh (alone and rolled up with its sub-portals).
+create table if not exists _portal_status (
+    portal_id varchar not null,
+    scope varchar not null,           -- alone | rollup
+    status varchar not null,
+    hard_rate double,
+    complaint_rate double,
+    sent bigint,
+    as_of timestamptz,
+    load_id bigint
+);
+
+-- Status transitions, recorded by the refresh that saw them.
+create table if not exists _alerts (
+    load_id bigint not null,
+    recorded_at timestamptz not null,
+    as_of timestamptz,
+    portal_id varchar not null,
+    scope varchar not null,
+    from_status varchar,              -- null: the portal's first judged status
+    to_status varchar not null,
+    hard_rate double,
+    complaint_rate double,
+    sent bigint
+);
+
+-- Columns added after the first release of the table: older databases gain them here.
+alter table fct_recipient_events add column if not exists bounce_class varchar;
+alter table fct_recipient_events add column if not exists reason varchar;
+
 -- Directory snapshot from the LMS, replaced whole on each directory load.
 create table if not exists dir_portals (
     portal_id varchar primary key,

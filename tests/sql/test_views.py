@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
 import duckdb
 
@@ -41,13 +42,25 @@ def test_every_view_states_its_grain():
         assert re.match(r"-- grain: ", path.read_text()), f"{path.name} lacks a '-- grain:' header"
 
 
+# A value of the right type for every parameter name the reads use.
+SAMPLE_PARAMS = {
+    "limit": 10, "window_days": 30, "dimension": "portal", "portal_id": "p1", "rollup": True,
+    "as_of": datetime(2026, 11, 20, tzinfo=UTC), "since": date(2026, 11, 1), "until": date(2026, 11, 20),
+    "portals": ["p1"], "with_subportals": True, "kind": "all", "query": "x", "batch_id": "b1",
+    "recipient": "a@b.example", "days": 30, "min_sent": 100, "address": "a@b.example",
+}
+
+
 def test_every_read_binds_on_an_empty_database(tmp_path):
     from pipelines import reads
+    from pipelines.policy import load_policy
 
     db = tmp_path / "empty.duckdb"
     with store.writer(db) as con:
         store.create_schema(con)
         store.apply_views(con)
     for path in sorted(reads.READS_DIR.glob("*.sql")):
-        params = {p: 10 for p in re.findall(r"\$([a-z_]+)", path.read_text())}
-        reads.read(db, path.stem, **params)
+        sql = path.read_text()
+        params = {p: SAMPLE_PARAMS[p] for p in re.findall(r"\$([a-z_]+)", sql)}
+        tables = {"policy_windows": load_policy().windows_frame()} if "policy_windows" in sql else None
+        reads.read(db, path.stem, tables=tables, **params)

@@ -1,0 +1,77 @@
+"""The status policy (TOML): windows with their levels, per-portal overrides, address rules."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import polars as pl
+
+DEFAULT_POLICY = Path(__file__).resolve().parent / "policy_default.toml"
+STATUS_ORDER = ("insufficient_volume", "ok", "approaching", "exceeded", "disabled")
+_WINDOW_KEYS = ("days", "min_sent", "warning", "cutoff", "complaint_warning", "complaint_cutoff")
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    days: float
+    min_sent: int
+    warning: float
+    cutoff: float
+    complaint_warning: float
+    complaint_cutoff: float
+
+
+@dataclass(frozen=True)
+class Policy:
+    windows: tuple[Window, ...]
+    overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+    soft_bounces_before_suppress: int = 3
+    source: str = "default"
+
+    def windows_frame(self) -> pl.DataFrame:
+        """One row per (portal or '*', window): the levels the status query judges against."""
+        rows = []
+        for portal in ["*", *sorted(self.overrides)]:
+            for w in self.windows:
+                levels = replace(w, **self.overrides.get(portal, {}))
+                rows.append({"portal_id": portal, **levels.__dict__})
+        return pl.DataFrame(rows, schema={
+            "portal_id": pl.String, "name": pl.String, "days": pl.Float64, "min_sent": pl.Int64,
+            "warning": pl.Float64, "cutoff": pl.Float64, "complaint_warning": pl.Float64,
+            "complaint_cutoff": pl.Float64,
+        })
+
+
+def load_policy(path: str | os.PathLike | None = None) -> Policy:
+    path = Path(path) if path else DEFAULT_POLICY
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ValueError(f"policy file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"policy file {path} is not valid TOML: {exc}") from exc
+    windows = []
+    for i, w in enumerate(data.get("window", [])):
+        missing = [k for k in _WINDOW_KEYS if k not in w]
+        if missing:
+            raise ValueError(f"policy {path}: window {i + 1} lacks {', '.join(missing)}")
+        if not 0 <= w["warning"] <= w["cutoff"] or not 0 <= w["complaint_warning"] <= w["complaint_cutoff"]:
+            raise ValueError(f"policy {path}: window {i + 1}: warning levels must not exceed cutoffs")
+        windows.append(Window(name=str(w.get("name", f"{w['days']}d")), days=float(w["days"]),
+                              min_sent=int(w["min_sent"]), warning=float(w["warning"]),
+                              cutoff=float(w["cutoff"]), complaint_warning=float(w["complaint_warning"]),
+                              complaint_cutoff=float(w["complaint_cutoff"])))
+    if not windows:
+        raise ValueError(f"policy {path}: at least one [[window]] is needed")
+    overrides = {}
+    for portal, levels in data.get("portal", {}).items():
+        unknown = set(levels) - set(_WINDOW_KEYS)
+        if unknown:
+            raise ValueError(f"policy {path}: portal {portal}: unknown keys {sorted(unknown)}")
+        overrides[str(portal)] = levels
+    address = data.get("address", {})
+    return Policy(tuple(windows), overrides, int(address.get("soft_bounces_before_suppress", 3)), str(path))

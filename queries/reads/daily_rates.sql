@@ -1,0 +1,41 @@
+-- Per UTC day of sending from $since to $until: sends, hard bounces, complaints and rates, for the
+-- account ($portal_id null) or one portal (with its sub-portals when $rollup).
+with scoped as (
+    select o.*
+    from int_recipient_outcomes as o
+    where not o.is_simulator
+        and o.sent_date between $since::date and $until::date
+        and (
+            $portal_id is null
+            or ($rollup and o.portal_id in (
+                select portal_id from int_portal_tree where root_portal_id = $portal_id
+            ))
+            or (not $rollup and o.portal_id = $portal_id)
+        )
+),
+
+daily as (
+    select
+        sent_date as day,
+        count(*) filter (where sent) as sent_count,
+        count(*) filter (where sent and hard_bounced) as hard_count,
+        count(*) filter (where sent and soft_bounced) as soft_count,
+        count(*) filter (where sent and complained) as complaint_count
+    from scoped
+    group by sent_date
+),
+
+final as (
+    select
+        day,
+        sent_count as sent,
+        hard_count as hard_bounced,
+        soft_count as soft_bounced,
+        complaint_count as complaints,
+        hard_count / nullif(sent_count, 0) as hard_rate,
+        complaint_count / nullif(sent_count, 0) as complaint_rate
+    from daily
+)
+
+select * from final
+order by day

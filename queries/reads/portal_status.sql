@@ -1,0 +1,138 @@
+-- Status of every portal at $as_of under the policy windows in the temp table `policy_windows`
+-- (portal_id '*' for the defaults, a portal id for its overrides), alone and rolled up with its
+-- sub-portals. Per window: insufficient_volume below min_sent, else exceeded / approaching / ok
+-- by the hard-bounce and complaint levels; the worst window decides; a portal whose mail the
+-- directory switched off is disabled.
+with portals as (
+    select portal_id, name, parent_portal_id, email_enabled from dir_portals
+    union all
+    select distinct o.portal_id, null, null, true
+    from int_recipient_outcomes as o
+    where o.portal_id is not null and o.portal_id not in (select portal_id from dir_portals)
+),
+
+levels as (
+    select
+        p.portal_id,
+        w.name as window_name,
+        coalesce(o.days, w.days) as days,
+        coalesce(o.min_sent, w.min_sent) as min_sent,
+        coalesce(o.warning, w.warning) as warning,
+        coalesce(o.cutoff, w.cutoff) as cutoff,
+        coalesce(o.complaint_warning, w.complaint_warning) as complaint_warning,
+        coalesce(o.complaint_cutoff, w.complaint_cutoff) as complaint_cutoff
+    from portals as p
+    cross join (select * from policy_windows where portal_id = '*') as w
+    left join policy_windows as o on o.portal_id = p.portal_id and o.name = w.name
+),
+
+recent as (
+    select portal_id, sent, hard_bounced, soft_bounced, complained, sent_at
+    from int_recipient_outcomes
+    where not is_simulator and sent and portal_id is not null
+        and sent_at <= $as_of::timestamptz
+        and sent_at > $as_of::timestamptz - to_days(
+            cast((select max(days) from policy_windows) as integer)
+        )
+),
+
+scopes as (
+    select portal_id as scope_id, portal_id, 'alone' as scope from portals
+    union all
+    select root_portal_id, portal_id, 'rollup' from int_portal_tree
+),
+
+judged as (
+    select
+        s.scope,
+        l.portal_id,
+        l.window_name,
+        l.min_sent,
+        l.warning,
+        l.cutoff,
+        count(r.portal_id) as sent,
+        count(r.portal_id) filter (where r.hard_bounced) as hard_bounced,
+        count(r.portal_id) filter (where r.soft_bounced) as soft_bounced,
+        count(r.portal_id) filter (where r.complained) as complaints
+    from levels as l
+    inner join scopes as s on s.scope_id = l.portal_id
+    left join recent as r
+        on r.portal_id = s.portal_id
+        and r.sent_at > $as_of::timestamptz - to_microseconds(cast(l.days * 86400e6 as bigint))
+    group by all
+),
+
+rated as (
+    select
+        j.*,
+        l.complaint_warning,
+        l.complaint_cutoff,
+        hard_bounced / nullif(sent, 0) as hard_rate,
+        complaints / nullif(sent, 0) as complaint_rate
+    from judged as j
+    inner join levels as l using (portal_id, window_name)
+),
+
+window_status as (
+    select
+        *,
+        case
+            when sent < min_sent then 'insufficient_volume'
+            when hard_rate >= cutoff or complaint_rate >= complaint_cutoff then 'exceeded'
+            when hard_rate >= warning or complaint_rate >= complaint_warning then 'approaching'
+            else 'ok'
+        end as window_status
+    from rated
+),
+
+ranked as (
+    select
+        *,
+        case window_status
+            when 'exceeded' then 3 when 'approaching' then 2 when 'ok' then 1 else 0
+        end as severity
+    from window_status
+),
+
+worst as (
+    select
+        scope,
+        portal_id,
+        arg_max(window_name, severity * 1e12 + sent) as deciding_window,
+        max(severity) as severity
+    from ranked
+    group by scope, portal_id
+),
+
+final as (
+    select
+        w.scope,
+        w.portal_id,
+        p.name,
+        p.parent_portal_id,
+        r.window_name as deciding_window,
+        r.sent,
+        r.hard_bounced,
+        r.hard_rate,
+        r.soft_bounced,
+        r.complaints,
+        r.complaint_rate,
+        r.warning,
+        r.cutoff,
+        r.complaint_warning,
+        r.complaint_cutoff,
+        case
+            when not coalesce(p.email_enabled, true) then 'disabled'
+            when w.severity = 3 then 'exceeded'
+            when w.severity = 2 then 'approaching'
+            when w.severity = 1 then 'ok'
+            else 'insufficient_volume'
+        end as status
+    from worst as w
+    inner join ranked as r
+        on r.scope = w.scope and r.portal_id = w.portal_id and r.window_name = w.deciding_window
+    inner join portals as p on p.portal_id = w.portal_id
+)
+
+select * from final
+order by scope, portal_id

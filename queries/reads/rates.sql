@@ -1,0 +1,71 @@
+-- Rates over the window ($as_of - $window_days days, $as_of], by one $dimension:
+-- account | portal | rollup (a portal with all its sub-portals) | domain | batch | message_type | reason.
+-- Only hard bounces make the bounce rate (SES's rule); rates are attributed to the time of sending;
+-- SES mailbox-simulator mail is left out, as SES leaves it out.
+with window_rows as (
+    select *
+    from int_recipient_outcomes
+    where not is_simulator
+        and sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
+        and sent_at <= $as_of::timestamptz
+),
+
+keyed as (
+    select
+        case $dimension
+            when 'account' then 'account'
+            when 'portal' then coalesce(portal_id, '(unattributed)')
+            when 'domain' then recipient_domain
+            when 'batch' then coalesce(upload_batch_id, '(none)')
+            when 'message_type' then coalesce(message_type, '(none)')
+            when 'reason' then coalesce(bounce_reason, '(none)')
+        end as key,
+        w.*
+    from window_rows as w
+    where $dimension <> 'rollup'
+    union all
+    select
+        t.root_portal_id as key,
+        w.*
+    from window_rows as w
+    inner join int_portal_tree as t on t.portal_id = w.portal_id
+    where $dimension = 'rollup'
+),
+
+counted as (
+    select
+        key,
+        count(*) filter (where sent) as sent,
+        count(*) filter (where sent and delivered) as delivered,
+        count(*) filter (where sent and hard_bounced) as hard_bounced,
+        count(*) filter (where sent and soft_bounced) as soft_bounced,
+        count(*) filter (where sent and complained) as complaints,
+        count(*) filter (where rejected) as rejects,
+        count(*) filter (where suppressed) as suppressed,
+        count(distinct recipient) filter (where sent and hard_bounced) as hard_bounced_addresses
+    from keyed
+    group by key
+),
+
+final as (
+    select
+        key,
+        sent,
+        delivered,
+        hard_bounced,
+        soft_bounced,
+        complaints,
+        rejects,
+        suppressed,
+        hard_bounced_addresses,
+        hard_bounced / nullif(sent, 0) as hard_rate,
+        soft_bounced / nullif(sent, 0) as soft_rate,
+        complaints / nullif(sent, 0) as complaint_rate,
+        delivered / nullif(sent, 0) as delivery_rate,
+        -- Each key's share of the account's hard bounces (overlapping for rollup).
+        hard_bounced / nullif(sum(hard_bounced) over (), 0) as share_of_hard_bounces
+    from counted
+)
+
+select * from final
+order by hard_bounced desc, sent desc, key
