@@ -33,8 +33,8 @@ def read(db: Path, name: str, tables: dict[str, pl.DataFrame] | None = None, **p
 def run(con, name: str, tables: dict[str, pl.DataFrame] | None = None, **params) -> pl.DataFrame:
     """The same on an open connection (the refresh uses it inside its transaction)."""
     sql = _sql(name)
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    missing = set(re.findall(r"\$([a-z_]+)", sql)) - set(used)
+    used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+    missing = set(re.findall(r"\$([a-z_0-9]+)", sql)) - set(used)
     if missing:
         raise TypeError(f"read {name} needs {', '.join(sorted(missing))}")
     for table, frame in (tables or {}).items():

@@ -31,8 +31,8 @@ recent as (
     from int_recipient_outcomes
     where not is_simulator and sent and portal_id is not null
         and sent_at <= $as_of::timestamptz
-        and sent_at > $as_of::timestamptz - to_days(
-            cast((select max(days) from policy_windows) as integer)
+        and sent_at > $as_of::timestamptz - to_microseconds(
+            cast((select max(days) from policy_windows) * 86400e6 as bigint)
         )
 ),
 
@@ -40,6 +40,10 @@ scopes as (
     select portal_id as scope_id, portal_id, 'alone' as scope from portals
     union all
     select root_portal_id, portal_id, 'rollup' from int_portal_tree
+    union all
+    -- A portal known only from its mail has no sub-portals: its roll-up is itself.
+    select portal_id, portal_id, 'rollup' from portals
+    where portal_id not in (select portal_id from dir_portals)
 ),
 
 judged as (

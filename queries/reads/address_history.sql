@@ -1,0 +1,50 @@
+-- What the whole account already knows about each planned address of the list $addresses (lower-
+-- cased by the caller): how often it hard-bounced (SES's rule, as in
+-- int_recipient_outcomes.hard_bounced, in any portal, at any time) and when last; how many sends
+-- its domain (after the last @; '' without one) had and how many of them hard-bounced. A domain is
+-- dead when it had at least $dead_domain_min_sent sends and every one hard-bounced.
+with planned as (
+    select distinct
+        a.address,
+        case when contains(a.address, '@') then regexp_extract(a.address, '@([^@]*)$', 1) else '' end
+            as domain
+    from (select unnest(cast($addresses as varchar[])) as address) as a
+),
+
+known as (
+    select
+        o.recipient,
+        count(*) filter (where o.hard_bounced) as hard_bounces,
+        max(o.bounced_at) filter (where o.hard_bounced) as last_hard_bounce_at
+    from int_recipient_outcomes as o
+    where o.recipient in (select address from planned)
+    group by o.recipient
+),
+
+domains as (
+    select
+        o.recipient_domain,
+        count(*) as sent,
+        count(*) filter (where o.hard_bounced) as hard_bounced
+    from int_recipient_outcomes as o
+    where o.sent and o.recipient_domain in (select domain from planned)
+    group by o.recipient_domain
+),
+
+final as (
+    select
+        p.address,
+        p.domain,
+        coalesce(k.hard_bounces, 0) as hard_bounces,
+        k.last_hard_bounce_at,
+        coalesce(d.sent, 0) as domain_sent,
+        coalesce(d.hard_bounced, 0) as domain_hard_bounced,
+        coalesce(k.hard_bounces, 0) > 0 as known_hard_bounce,
+        coalesce(d.sent >= $dead_domain_min_sent and d.hard_bounced = d.sent, false) as dead_domain
+    from planned as p
+    left join known as k on k.recipient = p.address
+    left join domains as d on d.recipient_domain = p.domain
+)
+
+select * from final
+order by address

@@ -1,0 +1,112 @@
+-- One portal ($portal_id, with its sub-portals when $rollup) in each policy window of the temp
+-- table `policy_windows` (portal_id '*' for the defaults, a portal id for its overrides, applied as
+-- in portal_status.sql): the levels, and the sends, hard bounces and complaints of what was sent
+-- by $as_of that lie in the window ending at step 0 = $as_of, and at steps 1..$horizon = the end
+-- of each following UTC day (23:59:59.999999). A window ending at t is (t - days, t], as in
+-- rates.sql; a row counts by when it was sent, so a bounce of an older send never counts. Nothing
+-- sent after $as_of is counted, even at later steps: the projection adds its own assumed sends.
+-- Counts come from running totals per send instant: (lo, hi] = total(<= hi) - total(<= lo).
+with members as (
+    select cast($portal_id as varchar) as portal_id
+    union
+    select portal_id
+    from int_portal_tree
+    where $rollup and root_portal_id = $portal_id
+),
+
+levels as (
+    select
+        w.name as window_name,
+        coalesce(o.days, w.days) as days,
+        coalesce(o.min_sent, w.min_sent) as min_sent,
+        coalesce(o.warning, w.warning) as warning,
+        coalesce(o.cutoff, w.cutoff) as cutoff,
+        coalesce(o.complaint_warning, w.complaint_warning) as complaint_warning,
+        coalesce(o.complaint_cutoff, w.complaint_cutoff) as complaint_cutoff
+    from policy_windows as w
+    left join policy_windows as o on o.portal_id = $portal_id and o.name = w.name
+    where w.portal_id = '*'
+),
+
+steps as (
+    select
+        0 as step,
+        $as_of::timestamptz as ends_at
+    union all
+    select
+        cast(s.step as integer) as step,
+        timezone(
+            'UTC',
+            cast(cast(timezone('UTC', $as_of::timestamptz) as date) as timestamp)
+            + to_days(cast(s.step + 1 as integer)) - interval 1 microsecond
+        ) as ends_at
+    from range(1, cast($horizon as bigint) + 1) as s (step)
+),
+
+bounds as (
+    select
+        s.step,
+        s.ends_at,
+        l.*,
+        s.ends_at - to_microseconds(cast(l.days * 86400e6 as bigint)) as starts_after,
+        least(s.ends_at, $as_of::timestamptz) as counted_until
+    from steps as s
+    cross join levels as l
+),
+
+sends as (
+    select
+        o.sent_at,
+        count(*) as sent,
+        count(*) filter (where o.hard_bounced) as hard_bounced,
+        count(*) filter (where o.complained) as complaints
+    from int_recipient_outcomes as o
+    where o.sent
+        and not o.is_simulator
+        and o.portal_id in (select portal_id from members)
+        and o.sent_at <= $as_of::timestamptz
+        and o.sent_at > (select min(starts_after) from bounds)
+    group by o.sent_at
+),
+
+running as (
+    select
+        sent_at,
+        sum(sent) over (order by sent_at rows between unbounded preceding and current row) as sent,
+        sum(hard_bounced) over (order by sent_at rows between unbounded preceding and current row)
+            as hard_bounced,
+        sum(complaints) over (order by sent_at rows between unbounded preceding and current row)
+            as complaints
+    from sends
+),
+
+counted as (
+    select
+        b.*,
+        greatest(coalesce(hi.sent, 0) - coalesce(lo.sent, 0), 0) as sent,
+        greatest(coalesce(hi.hard_bounced, 0) - coalesce(lo.hard_bounced, 0), 0) as hard_bounced,
+        greatest(coalesce(hi.complaints, 0) - coalesce(lo.complaints, 0), 0) as complaints
+    from bounds as b
+    asof left join running as hi on hi.sent_at <= b.counted_until
+    asof left join running as lo on lo.sent_at <= b.starts_after
+),
+
+final as (
+    select
+        step,
+        ends_at,
+        window_name,
+        days,
+        min_sent,
+        warning,
+        cutoff,
+        complaint_warning,
+        complaint_cutoff,
+        cast(sent as bigint) as sent,
+        cast(hard_bounced as bigint) as hard_bounced,
+        cast(complaints as bigint) as complaints
+    from counted
+)
+
+select * from final
+order by step, window_name

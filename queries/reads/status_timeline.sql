@@ -1,0 +1,168 @@
+-- Replays the status rules of portal_status.sql day by day: every portal (of the list $portals, or all
+-- when null; alone, or rolled up with its sub-portals when $rollup) judged at the end of each UTC day
+-- from $since to $until (as_of = the day at 23:59:59.999999 UTC) under every policy window of the
+-- temp table `policy_windows` ('*' defaults, per-portal overrides). Per window: sends by time of
+-- sending in (as_of - days, as_of], insufficient_volume below min_sent, else exceeded / approaching
+-- / ok by the hard-bounce and complaint levels; the worst window decides (ties: more sends, then
+-- window name). The directory's `disabled` is today's switch, not history: it is not replayed.
+-- Counts come from running totals per portal and send instant, looked up with as-of joins:
+-- (lo, hi] = total(<= hi) - total(<= lo), so the cost grows with sends + days, not their product.
+with portals as (
+    select portal_id from dir_portals
+    union
+    select distinct portal_id from int_recipient_outcomes where portal_id is not null
+),
+
+chosen as (
+    select portal_id
+    from portals
+    where cast($portals as varchar[]) is null or list_contains(cast($portals as varchar[]), portal_id)
+),
+
+scopes as (
+    select
+        portal_id as scope_id,
+        portal_id
+    from chosen
+    union
+    select
+        t.root_portal_id as scope_id,
+        t.portal_id
+    from int_portal_tree as t
+    inner join chosen as c on c.portal_id = t.root_portal_id
+    where $rollup
+),
+
+levels as (
+    select
+        c.portal_id,
+        w.name as window_name,
+        coalesce(o.days, w.days) as days,
+        coalesce(o.min_sent, w.min_sent) as min_sent,
+        coalesce(o.warning, w.warning) as warning,
+        coalesce(o.cutoff, w.cutoff) as cutoff,
+        coalesce(o.complaint_warning, w.complaint_warning) as complaint_warning,
+        coalesce(o.complaint_cutoff, w.complaint_cutoff) as complaint_cutoff
+    from chosen as c
+    cross join (select * from policy_windows where portal_id = '*') as w
+    left join policy_windows as o on o.portal_id = c.portal_id and o.name = w.name
+),
+
+days as (
+    select cast(d.day as date) as day
+    from generate_series($since::date, $until::date, interval 1 day) as d (day)
+),
+
+bounds as (
+    select
+        l.*,
+        d.day,
+        timezone('UTC', cast(d.day as timestamp) + interval 1 day - interval 1 microsecond) as as_of
+    from levels as l
+    cross join days as d
+),
+
+bounded as (
+    select
+        *,
+        as_of - to_microseconds(cast(days * 86400e6 as bigint)) as starts_after
+    from bounds
+),
+
+sends as (
+    select
+        s.scope_id,
+        o.sent_at,
+        count(*) as sent,
+        count(*) filter (where o.hard_bounced) as hard_bounced,
+        count(*) filter (where o.complained) as complaints
+    from int_recipient_outcomes as o
+    inner join scopes as s on s.portal_id = o.portal_id
+    where o.sent
+        and not o.is_simulator
+        and o.sent_at <= (select max(as_of) from bounded)
+        and o.sent_at > (select min(starts_after) from bounded)
+    group by s.scope_id, o.sent_at
+),
+
+running as (
+    select
+        scope_id,
+        sent_at,
+        sum(sent) over w as sent,
+        sum(hard_bounced) over w as hard_bounced,
+        sum(complaints) over w as complaints
+    from sends
+    window w as (partition by scope_id order by sent_at rows between unbounded preceding and current row)
+),
+
+counted as (
+    select
+        b.portal_id,
+        b.window_name,
+        b.day,
+        b.min_sent,
+        b.warning,
+        b.cutoff,
+        b.complaint_warning,
+        b.complaint_cutoff,
+        cast(coalesce(hi.sent, 0) - coalesce(lo.sent, 0) as bigint) as sent,
+        cast(coalesce(hi.hard_bounced, 0) - coalesce(lo.hard_bounced, 0) as bigint) as hard_bounced,
+        cast(coalesce(hi.complaints, 0) - coalesce(lo.complaints, 0) as bigint) as complaints
+    from bounded as b
+    asof left join running as hi on hi.scope_id = b.portal_id and hi.sent_at <= b.as_of
+    asof left join running as lo on lo.scope_id = b.portal_id and lo.sent_at <= b.starts_after
+),
+
+rated as (
+    select
+        *,
+        hard_bounced / nullif(sent, 0) as hard_rate,
+        complaints / nullif(sent, 0) as complaint_rate
+    from counted
+),
+
+judged as (
+    select
+        *,
+        case
+            when sent < min_sent then 'insufficient_volume'
+            when hard_rate >= cutoff or complaint_rate >= complaint_cutoff then 'exceeded'
+            when hard_rate >= warning or complaint_rate >= complaint_warning then 'approaching'
+            else 'ok'
+        end as status
+    from rated
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by portal_id, day
+            order by
+                case status
+                    when 'exceeded' then 3 when 'approaching' then 2 when 'ok' then 1 else 0
+                end desc,
+                sent desc,
+                window_name
+        ) as window_rank
+    from judged
+),
+
+final as (
+    select
+        day,
+        portal_id,
+        sent,
+        hard_bounced,
+        hard_rate,
+        complaints,
+        complaint_rate,
+        status,
+        window_name as deciding_window
+    from ranked
+    where window_rank = 1
+)
+
+select * from final
+order by portal_id, day
