@@ -104,6 +104,31 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--db", metavar="PATH", help="database file (replaced)")
     d.add_argument("--no-load", action="store_true", help="only write the files")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    x = sub.add_parser(
+        "export",
+        help="write a customer CSV: the bounced addresses of a portal (and its sub-portals)",
+        description=(
+            "Write the bounced-address list of the given portal(s) as CSV a customer can open in "
+            "Excel (UTF-8 with BOM; cells that would run as formulas are neutralised): learner name, "
+            "email, portal, account status, hard/soft, reason, diagnostic, first and last bounce "
+            "(UTC), count, upload batch, recommended action. Holds nothing from any other portal."
+        ),
+        epilog="Prints `rows=N out=FILE portals=...` on stdout. Exit codes: 0 written (also when "
+               "nothing bounced: a header-only file), 1 failed, 2 usage error or unknown portal id.",
+    )
+    x.add_argument("what", choices=("bounced",), help="which export: bounced = the bounced-address list")
+    x.add_argument("--portal", action="append", required=True, metavar="ID",
+                   help="portal id (repeatable); `python -m pipelines status` lists them")
+    x.add_argument("--with-subportals", action="store_true",
+                   help="also every portal below the given ones, at any depth")
+    x.add_argument("--since", metavar="ISO",
+                   help="only addresses whose last bounce is at or after this (UTC)")
+    x.add_argument("--kind", choices=("hard", "soft", "all"), default="all", help="default: all")
+    x.add_argument("--policy", metavar="FILE.toml",
+                   help="policy file for the recommended action (default: pipelines/policy_default.toml)")
+    x.add_argument("--db", metavar="PATH", help="database file")
+    x.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
     return parser
 
 
@@ -121,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_classify(args)
         if args.command == "status":
             return cmd_status(args)
+        if args.command == "export":
+            return cmd_export(args)
     except KeyboardInterrupt:
         print("interrupted; nothing was published by the unfinished step", file=sys.stderr)
         return EXIT_FAILED
@@ -298,4 +325,50 @@ def cmd_status(args: argparse.Namespace) -> int:
     print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
     for b in body:
         print("  ".join(v.ljust(w) for v, w in zip(b, widths, strict=True)))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import duckdb
+
+    from pipelines import export, store
+    from pipelines.policy import load_policy
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            return _fail(f"--since {args.since!r} is not an ISO 8601 date or time, e.g. 2026-11-01T00:00Z",
+                         EXIT_USAGE)
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    try:
+        policy = load_policy(args.policy) if args.policy else None
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    db = config_mod.resolve_db_path(args.db)
+    out = Path(args.out)
+    try:
+        with store.reader(db) as con:
+            covered = export.scope(con, args.portal, args.with_subportals).portals
+            df = export.bounced_addresses(con, args.portal, args.with_subportals, since, args.kind,
+                                          policy=policy)
+    except store.DatabaseMissing as exc:
+        return _fail(f"{exc}; load one first (python -m pipelines refresh, or demo)", EXIT_USAGE)
+    except store.DatabaseBusy as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    except ValueError as exc:  # an unknown portal id (export.UnknownPortal) or an empty one
+        return _fail(str(exc), EXIT_USAGE)
+    except duckdb.CatalogException as exc:
+        return _fail(f"the database lacks a view this export reads ({str(exc).splitlines()[0]}); "
+                     "apply the current views with `python -m pipelines rebuild`")
+    try:
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_bytes(export.to_csv(df))
+        tmp.replace(out)
+    except OSError as exc:
+        return _fail(f"cannot write {out}: {exc.strerror or exc}", EXIT_USAGE)
+    print(f"rows={df.height} out={out} portals={','.join(covered)}")
     return EXIT_OK

@@ -193,10 +193,12 @@ def rebuild(db_path: Path, quiet: bool = False) -> RefreshSummary:
         with store.writer(new) as con:
             # Status history belongs to the database, not to the parse: carry it over.
             con.execute("attach ? as old (read_only)", [str(db_path)])
-            con.execute("delete from _alerts")
-            con.execute("insert into _alerts select * from old._alerts")
-            con.execute("delete from _portal_status")
-            con.execute("insert into _portal_status select * from old._portal_status")
+            old_tables = {r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'old'").fetchall()}
+            for table in ("_alerts", "_portal_status"):
+                if table in old_tables:  # a database older than status history has none to carry
+                    con.execute(f"delete from {table}")
+                    con.execute(f"insert into {table} select * from old.{table}")
             con.execute("detach old")
         os.replace(new, db_path)
     return summary
