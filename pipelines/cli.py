@@ -64,6 +64,31 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--policy", metavar="FILE.toml",
                     help="policy file (default: pipelines/policy_default.toml)")
     st.add_argument("--json", action="store_true", help="JSON (a list of objects) instead of a table")
+    st.add_argument("--timeline", action="store_true",
+                    help="day-by-day status per portal from --since to --until (replay a policy)")
+    st.add_argument("--since", metavar="YYYY-MM-DD", help="first day of --timeline (default: 30 days back)")
+    st.add_argument("--until", metavar="YYYY-MM-DD", help="last day of --timeline (default: the as-of day)")
+    st.add_argument("--portal", action="append", metavar="ID", help="only these portals (timeline)")
+    st.add_argument("--changes", action="store_true", help="with --timeline: only the days status changed")
+
+    pj = sub.add_parser(
+        "project",
+        help="would a planned send push a portal past the cutoff? when will it recover?",
+        description=(
+            "Project a planned send of N addresses with an expected hard-bounce share onto the "
+            "portal's policy windows, and forecast when its rate falls back under the warning level "
+            "or, at the current trend, crosses the cutoff."
+        ),
+    )
+    pj.add_argument("--portal", required=True, metavar="ID")
+    pj.add_argument("--sends", type=int, default=0, metavar="N", help="planned sends")
+    pj.add_argument("--share", type=float, default=0.0, metavar="P",
+                    help="expected hard-bounce share of the planned sends, 0..1")
+    pj.add_argument("--with-subportals", action="store_true", help="judge the portal rolled up")
+    pj.add_argument("--as-of", metavar="ISO", help="judge as of this time (default: newest event)")
+    pj.add_argument("--policy", metavar="FILE.toml", help="policy file")
+    pj.add_argument("--db", metavar="PATH", help="database file")
+    pj.add_argument("--json", action="store_true", help="JSON instead of text")
 
     c = sub.add_parser(
         "classify",
@@ -145,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "classify":
             return cmd_classify(args)
         if args.command == "status":
-            return cmd_status(args)
+            return cmd_timeline(args) if args.timeline else cmd_status(args)
+        if args.command == "project":
+            return cmd_project(args)
         if args.command == "export":
             return cmd_export(args)
     except KeyboardInterrupt:
@@ -371,4 +398,76 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot write {out}: {exc.strerror or exc}", EXIT_USAGE)
     print(f"rows={df.height} out={out} portals={','.join(covered)}")
+    return EXIT_OK
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from datetime import date, timedelta
+
+    from pipelines import metrics, projection, store
+
+    db = config_mod.resolve_db_path(args.db)
+    try:
+        policy = load_policy(args.policy)
+        with store.reader(db) as con:
+            as_of = _parse_time(args.as_of) or metrics.default_as_of(con)
+            last_day = as_of.date() if as_of else date.today()
+            until = date.fromisoformat(args.until) if args.until else last_day
+            since = date.fromisoformat(args.since) if args.since else until - timedelta(days=30)
+            timeline = projection.status_timeline(con, policy, since, until, args.portal)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except store.DatabaseMissing:
+        return _fail(f"no database at {db}: run `python -m pipelines demo` first", EXIT_USAGE)
+    frame = projection.status_changes(timeline) if args.changes else timeline
+    if args.json:
+        print(frame.write_json())
+    else:
+        print(frame.write_csv(), end="")
+    return EXIT_OK
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from pipelines import projection, store
+
+    if args.sends < 0 or not 0 <= args.share <= 1:
+        return _fail("--sends must be >= 0 and --share between 0 and 1", EXIT_USAGE)
+    db = config_mod.resolve_db_path(args.db)
+    try:
+        policy = load_policy(args.policy)
+        as_of = _parse_time(args.as_of)
+        with store.reader(db) as con:
+            plan = projection.project_send(con, args.portal, args.sends, args.share, policy, as_of,
+                                           args.with_subportals)
+            outlook = projection.forecast(con, args.portal, policy, as_of, args.with_subportals)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except store.DatabaseMissing:
+        return _fail(f"no database at {db}: run `python -m pipelines demo` first", EXIT_USAGE)
+    if args.json:
+        out = {k: v for k, v in asdict(plan).items() if k != "windows"}
+        out["forecast"] = {k: v for k, v in asdict(outlook).items() if k != "series"}
+        print(json.dumps(out, default=str, indent=1))
+        return EXIT_OK
+
+    def pct(v):
+        return "n/a" if v is None else f"{v * 100:.2f}%"
+
+    print(f"portal {plan.portal_id}{' (with sub-portals)' if plan.with_subportals else ''}, "
+          f"as of {plan.as_of:%Y-%m-%d %H:%M} UTC")
+    print(f"now:        {plan.status:<20} hard-bounce rate {pct(plan.hard_rate)} ({plan.deciding_window})")
+    print(f"after send: {plan.projected_status:<20} hard-bounce rate {pct(plan.projected_hard_rate)} "
+          f"({args.sends:,} sends, {plan.expected_hard_bounces:,} expected hard bounces)")
+    if plan.crosses_cutoff:
+        print("warning: this send alone would take the portal over the cutoff")
+    safe = {"unbounded": "no limit at this share", "already_over": "none: already over the cutoff"}
+    largest = (f"{plan.max_safe_sends:,}" if plan.max_safe_sends is not None
+               else safe.get(plan.max_safe_note, "-"))
+    print(f"largest safe send at {args.share:.1%}: {largest}")
+    print(f"falls back under the warning level: {outlook.recovers_on or 'not within the horizon'}"
+          f" (if it stops sending: {outlook.recovers_on_without_sends or 'not within the horizon'})")
+    print(f"crosses the cutoff at the current trend: {outlook.exceeds_on or 'not within the horizon'}")
     return EXIT_OK

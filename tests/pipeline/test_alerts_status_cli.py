@@ -73,3 +73,25 @@ def test_status_json_fields_and_table(tmp_path):
 def test_status_without_a_database_says_what_to_run(tmp_path):
     out = cli("status", "--db", str(tmp_path / "none.duckdb"))
     assert out.returncode == 2 and "python -m pipelines demo" in out.stderr
+
+
+def test_timeline_and_project_commands(tmp_path):
+    src, db, policy = tmp_path / "ses", tmp_path / "d.duckdb", tmp_path / "policy.toml"
+    policy.write_text(POLICY)
+    directory = write_directory(tmp_path / "dir")
+    # p2: 20 sends on 11-20, one hard bounce: 1/20 = 5 % from that day on.
+    ses.write_object(src, "1", [ses.send(f"m{i}", f"d{i}@z.example", IN, portal="p2") for i in range(20)]
+                     + [ses.bounce("m0", "d0@z.example", IN, LATER, portal="p2")])
+    assert cli("refresh", "-q", "--source", str(src), "--directory", str(directory), "--db", str(db)
+               ).returncode == 0
+    out = cli("status", "--timeline", "--changes", "--portal", "p2", "--since", "2026-11-18",
+              "--until", "2026-11-22", "--db", str(db), "--policy", str(policy))
+    lines = out.stdout.splitlines()
+    assert lines[0] == "portal_id,day,from_status,to_status,hard_rate"
+    # Before 11-20 nothing was sent (insufficient); on 11-20 the window holds 20 sends, 1 hard.
+    assert [line.split(",")[1:4] for line in lines[1:]] == [["2026-11-20", "insufficient_volume", "approaching"]]
+    plan = json.loads(cli("project", "--json", "--portal", "p2", "--sends", "20", "--share", "0.5",
+                          "--db", str(db), "--policy", str(policy)).stdout)
+    # 20 more sends, 10 of them hard: (1 + 10) / (20 + 20) = 27.5 % -> exceeded.
+    assert (plan["projected_status"], plan["expected_hard_bounces"]) == ("exceeded", 10)
+    assert plan["projected_hard_rate"] == 11 / 40
