@@ -89,7 +89,8 @@ def test_timeline_and_project_commands(tmp_path):
     lines = out.stdout.splitlines()
     assert lines[0] == "portal_id,day,from_status,to_status,hard_rate"
     # Before 11-20 nothing was sent (insufficient); on 11-20 the window holds 20 sends, 1 hard.
-    assert [line.split(",")[1:4] for line in lines[1:]] == [["2026-11-20", "insufficient_volume", "approaching"]]
+    assert [line.split(",")[1:4] for line in lines[1:]] == [
+        ["2026-11-20", "insufficient_volume", "approaching"]]
     plan = json.loads(cli("project", "--json", "--portal", "p2", "--sends", "20", "--share", "0.5",
                           "--db", str(db), "--policy", str(policy)).stdout)
     # 20 more sends, 10 of them hard: (1 + 10) / (20 + 20) = 27.5 % -> exceeded.
