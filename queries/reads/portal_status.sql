@@ -12,18 +12,12 @@ with portals as (
 ),
 
 levels as (
-    select
-        p.portal_id,
-        w.name as window_name,
-        coalesce(o.days, w.days) as days,
-        coalesce(o.min_sent, w.min_sent) as min_sent,
-        coalesce(o.warning, w.warning) as warning,
-        coalesce(o.cutoff, w.cutoff) as cutoff,
-        coalesce(o.complaint_warning, w.complaint_warning) as complaint_warning,
-        coalesce(o.complaint_cutoff, w.complaint_cutoff) as complaint_cutoff
+    -- policy_windows holds each window's resolved levels for '*' and for every overridden portal.
+    select p.portal_id, w.name as window_name, w.* exclude (portal_id, name)
     from portals as p
-    cross join (select * from policy_windows where portal_id = '*') as w
-    left join policy_windows as o on o.portal_id = p.portal_id and o.name = w.name
+    inner join policy_windows as w
+        on w.portal_id = case when p.portal_id in (select portal_id from policy_windows) then p.portal_id
+            else '*' end
 ),
 
 recent as (
@@ -99,13 +93,16 @@ ranked as (
 ),
 
 worst as (
+    -- The most severe window decides; on a tie the one with more sends, then by name.
     select
         scope,
         portal_id,
-        arg_max(window_name, severity * 1e12 + sent) as deciding_window,
-        max(severity) as severity
+        window_name as deciding_window,
+        severity
     from ranked
-    group by scope, portal_id
+    qualify row_number() over (
+        partition by scope, portal_id order by severity desc, sent desc, window_name
+    ) = 1
 ),
 
 final as (

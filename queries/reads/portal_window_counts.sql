@@ -15,17 +15,11 @@ with members as (
 ),
 
 levels as (
-    select
-        w.name as window_name,
-        coalesce(o.days, w.days) as days,
-        coalesce(o.min_sent, w.min_sent) as min_sent,
-        coalesce(o.warning, w.warning) as warning,
-        coalesce(o.cutoff, w.cutoff) as cutoff,
-        coalesce(o.complaint_warning, w.complaint_warning) as complaint_warning,
-        coalesce(o.complaint_cutoff, w.complaint_cutoff) as complaint_cutoff
+    -- policy_windows holds each window's resolved levels for '*' and for every overridden portal.
+    select w.name as window_name, w.* exclude (portal_id, name)
     from policy_windows as w
-    left join policy_windows as o on o.portal_id = $portal_id and o.name = w.name
-    where w.portal_id = '*'
+    where w.portal_id = case when $portal_id in (select portal_id from policy_windows) then $portal_id
+        else '*' end
 ),
 
 steps as (

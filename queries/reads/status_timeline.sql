@@ -34,18 +34,12 @@ scopes as (
 ),
 
 levels as (
-    select
-        c.portal_id,
-        w.name as window_name,
-        coalesce(o.days, w.days) as days,
-        coalesce(o.min_sent, w.min_sent) as min_sent,
-        coalesce(o.warning, w.warning) as warning,
-        coalesce(o.cutoff, w.cutoff) as cutoff,
-        coalesce(o.complaint_warning, w.complaint_warning) as complaint_warning,
-        coalesce(o.complaint_cutoff, w.complaint_cutoff) as complaint_cutoff
+    -- policy_windows holds each window's resolved levels for '*' and for every overridden portal.
+    select c.portal_id, w.name as window_name, w.* exclude (portal_id, name)
     from chosen as c
-    cross join (select * from policy_windows where portal_id = '*') as w
-    left join policy_windows as o on o.portal_id = c.portal_id and o.name = w.name
+    inner join policy_windows as w
+        on w.portal_id = case when c.portal_id in (select portal_id from policy_windows) then c.portal_id
+            else '*' end
 ),
 
 days as (
