@@ -64,6 +64,9 @@ def apply_views(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS
     per use otherwise, and each read parses every JSON record again).
     """
     names = []
+    if not staging:
+        for statement in _statements(sql_file("macros.sql")):
+            con.execute(statement)
     for path in view_files(staging):
         if path.stem.split("_", 1)[0] not in layers:
             continue

@@ -74,12 +74,9 @@ rated as (
 window_status as (
     select
         *,
-        case
-            when sent < min_sent then 'insufficient_volume'
-            when hard_rate >= cutoff or complaint_rate >= complaint_cutoff then 'exceeded'
-            when hard_rate >= warning or complaint_rate >= complaint_warning then 'approaching'
-            else 'ok'
-        end as window_status
+        window_status(
+            sent, hard_rate, complaint_rate, min_sent, warning, cutoff, complaint_warning, complaint_cutoff
+        ) as window_status
     from rated
 ),
 
