@@ -29,6 +29,25 @@ def read(name: str, **params) -> pl.DataFrame:
     return _cached_read(str(db), store.version(db), name, tuple(sorted(params.items())))
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_call(db: str, version: tuple[int, int], module: str, name: str, kwargs: tuple):
+    import importlib
+
+    fn = getattr(importlib.import_module(module), name)
+    with store.reader(Path(db)) as con:
+        return fn(con, **dict(kwargs))
+
+
+def call(fn, **kwargs):
+    """`fn(con, **kwargs)` on a short-lived reader, cached until the next refresh commits.
+
+    For page data that needs more than one query (status under a policy, a projection, a brief):
+    `fn` is a module-level function taking the connection first; its result must be picklable.
+    """
+    db = db_path()
+    return _cached_call(str(db), store.version(db), fn.__module__, fn.__name__, tuple(sorted(kwargs.items())))
+
+
 def download(df: pl.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
     from pipelines.csv_safe import to_safe_csv
 
