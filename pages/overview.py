@@ -1,22 +1,60 @@
-"""Overview: what is loaded and how fresh it is."""
+"""Overview: the account's rates against SES's levels, portals at risk, new alerts, data freshness."""
 
-import plotly.express as px
+from datetime import UTC, datetime, timedelta
+
 import streamlit as st
 
+from pipelines import app_reads as data
 from pipelines import ui
 
 st.title("Overview")
-fresh = ui.guarded(ui.read, "freshness").row(0, named=True)
+
+fresh = ui.guarded(ui.call, data.freshness)
+newest, last_refresh = fresh["newest_event"], fresh["last_refresh"]
 c1, c2, c3 = st.columns(3)
 c1.metric("Recipient events", f"{fresh['events']:,}")
-c2.metric("Newest event (UTC)", f"{fresh['newest_event']:%Y-%m-%d %H:%M}" if fresh["newest_event"] else "—")
-c3.metric("Last refresh (UTC)", f"{fresh['last_refresh']:%Y-%m-%d %H:%M}" if fresh["last_refresh"] else "—")
+c2.metric("Newest event (UTC)", f"{newest:%Y-%m-%d %H:%M}" if newest else "—")
+c3.metric("Last refresh (UTC)", f"{last_refresh:%Y-%m-%d %H:%M}" if last_refresh else "—")
+if newest and newest < datetime.now(UTC) - timedelta(hours=24):
+    st.warning(f"The newest event is from {newest:%Y-%m-%d %H:%M} UTC, more than 24 hours ago: "
+               "check that the refresh is running (see Pipeline health).")
 
-counts = ui.guarded(ui.read, "event_counts")
-if counts.is_empty():
-    st.info("No events loaded yet. Run `python -m pipelines refresh --source <folder or s3://...>`.")
+overview = ui.guarded(ui.call, data.account_overview, window_days=30)
+account = overview["account"]
+st.subheader("Account rates, last 30 days")
+if account is None or not account["sent"]:
+    st.info("No sends in the 30 days before the newest event, so there is no account rate to show yet.")
 else:
-    fig = px.bar(counts, x="event_type", y="events", hover_data=["attributed"],
-                 labels={"event_type": "Event type", "events": "Recipient events"})
-    st.plotly_chart(fig)
-    ui.table(counts, "event_counts.csv", "No events loaded yet.")
+    st.caption(f"Sends in the 30 days up to {overview['as_of']:%Y-%m-%d %H:%M} UTC (the newest event), "
+               "SES mailbox-simulator mail left out. SES reviews an account at 5 % hard bounces "
+               "(warning) / 10 % (cutoff) and 0.1 % / 0.5 % complaints.")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Hard-bounce rate", f"{account['hard_rate']:.2%}",
+              delta=data.level_word(account["hard_rate"], data.HARD_WARNING, data.HARD_CUTOFF),
+              delta_color="off",
+              help=f"{account['hard_bounced']:,} hard bounces of {account['sent']:,} sends")
+    m2.metric("Complaint rate", f"{account['complaint_rate']:.3%}",
+              delta=data.level_word(account["complaint_rate"], data.COMPLAINT_WARNING, data.COMPLAINT_CUTOFF),
+              delta_color="off", help=f"{account['complaints']:,} complaints of {account['sent']:,} sends")
+    m3.metric("Sends", f"{account['sent']:,}")
+    daily = overview["daily"]
+    if not daily.is_empty():
+        left, right = st.columns(2)
+        left.plotly_chart(data.rate_figure(daily, height=280), key="overview-hard")
+        right.plotly_chart(data.rate_figure(
+            daily, rate="complaint_rate", count="complaints", warning=data.COMPLAINT_WARNING,
+            cutoff=data.COMPLAINT_CUTOFF, rate_label="Complaint rate", height=280), key="overview-complaint")
+
+st.subheader("Portals by status")
+st.caption("Worst first: disabled, exceeded, approaching. `why` names the level each status was judged "
+           "against; `rollup_*` include the portal's sub-portals. Open a portal on the Portal page.")
+ui.table(ui.guarded(ui.call, data.portals_by_status), "portal_status.csv",
+         "No portals yet: load the LMS directory (`--directory`) or mail tagged with a portal id.")
+
+st.subheader("New alerts from the last refresh")
+ui.table(ui.guarded(ui.call, data.recent_alerts), "alerts.csv",
+         "No status changes recorded: no portal changed status at the last refresh that found any.")
+
+with st.expander("Events loaded, by type"):
+    ui.table(ui.guarded(ui.call, data.event_counts), "event_counts.csv",
+             "No events loaded yet. Run `python -m pipelines refresh --source <folder or s3://...>`.")

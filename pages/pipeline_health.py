@@ -1,20 +1,39 @@
-"""Pipeline health: refresh runs, quarantined input and unattributed events."""
+"""Pipeline health: refresh runs, quarantined input, unattributed events, objects read."""
 
+import plotly.express as px
 import streamlit as st
 
 from pipelines import ui
 
 st.title("Pipeline health")
-st.caption("Refresh command for a scheduler: "
-           "`python -m pipelines refresh --source s3://bucket/prefix --directory exports/`")
+st.caption("Refresh command for a scheduler (cron, systemd timer), safe to run every few minutes:")
+st.code("python -m pipelines refresh --source s3://bucket/prefix --directory exports/", language="bash")
 
 st.subheader("Refresh runs")
 ui.table(ui.guarded(ui.read, "loads", limit=200), "refresh_runs.csv", "No refresh has run yet.")
 
 st.subheader("Quarantined input")
-ui.table(ui.guarded(ui.read, "quarantine", limit=5000), "quarantine.csv",
-         "Nothing quarantined: every record read so far was well-formed.")
+quarantine = ui.guarded(ui.read, "quarantine", limit=5000)
+ui.table(quarantine, "quarantine.csv", "Nothing quarantined: every record read so far was well-formed.")
 
 st.subheader("Unattributed events")
 ui.table(ui.guarded(ui.read, "unattributed", limit=500), "unattributed.csv",
          "Every event has a portal (from its tags, a header, its Send event or the directory).")
+
+st.subheader("Objects read, by status")
+objects = ui.guarded(ui.read, "health_objects_by_status")
+if objects.is_empty():
+    st.info("No object has been read yet.")
+else:
+    counts = dict(objects.select("status", "objects").iter_rows())
+    cols = st.columns(3)
+    for col, name in zip(cols, ("ok", "partial", "failed"), strict=True):
+        col.metric(f"Objects {name}", f"{counts.get(name, 0):,}")
+
+st.subheader("Quarantine reasons")
+if quarantine.is_empty():
+    st.info("No quarantined record, so no reasons to chart.")
+else:
+    reasons = quarantine.group_by("reason").len("records").sort("records", descending=True)
+    st.plotly_chart(px.bar(reasons, x="records", y="reason", orientation="h",
+                           labels={"records": "Quarantined records", "reason": "Reason"}))

@@ -1,0 +1,45 @@
+"""Address lookup: every portal an address belongs to, its full history and what to do about it."""
+
+import plotly.express as px
+import streamlit as st
+
+from pipelines import brief, ui
+
+st.title("Address lookup")
+st.caption("A learner says she gets no mail: type her address, or part of it.")
+
+q = st.text_input("Address or part of it", value=st.query_params.get("q", ""), key="lookup_q",
+                  placeholder="jane@example.com")
+st.query_params["q"] = q
+if not q.strip():
+    st.info("Type an address (or a part of one, e.g. a domain) to see where it belongs and what its "
+            "mail did.")
+    st.stop()
+
+matches = ui.guarded(ui.read, "lookup_addresses", q=q.strip())
+if matches.is_empty():
+    st.info("No address containing the search text is in the mail events or the directory.")
+    st.stop()
+
+options = matches["address"].to_list()
+wanted = st.query_params.get("address", "")
+address = st.selectbox(f"Matching addresses ({len(options)}{', first 50' if len(options) == 50 else ''})",
+                       options, index=options.index(wanted) if wanted in options else 0, key="lookup_pick")
+st.query_params["address"] = address
+
+portals = ui.guarded(ui.read, "lookup_portals", address=address)
+events = ui.guarded(ui.read, "lookup_events", address=address)
+
+st.subheader("Verdict")
+st.text(brief.address_verdict(address, portals))
+
+st.subheader("Portals")
+ui.table(portals, "address_portals.csv", "The address is in no portal's directory and has no mail on record.")
+
+st.subheader("Event history")
+if not events.is_empty():
+    fig = px.scatter(events, x="at", y="event_type", color="event_type", hover_data=["portal_id", "reason"],
+                     labels={"at": "Time (UTC)", "event_type": "Event"})
+    fig.update_layout(showlegend=False, height=260)
+    st.plotly_chart(fig)
+ui.table(events, "address_events.csv", "No mail event for this address.")

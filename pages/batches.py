@@ -1,0 +1,45 @@
+"""Upload batches: which learner uploads bounce most, and the bounced addresses of one."""
+
+import streamlit as st
+
+from pipelines import app_reads as data
+from pipelines import ui
+
+st.title("Upload batches")
+
+portals = ui.guarded(ui.call, data.portal_options)
+ALL = ""
+ids = [ALL, *portals["portal_id"].to_list()]
+labels = {ALL: "All portals", **dict(zip(portals["portal_id"], portals["label"], strict=True))}
+qp = st.query_params
+if st.session_state.get("batch_scope") not in ids:
+    st.session_state["batch_scope"] = qp.get("portal") if qp.get("portal") in ids else ALL
+scope = st.selectbox("Portal (type to search)", ids, key="batch_scope", format_func=labels.get)
+
+ranked = ui.guarded(ui.call, data.batches, portal_id=scope or None, rollup=False)
+st.subheader("Batches by hard-bounce rate")
+st.caption("Over the whole loaded history; size and upload date from the LMS directory (batches.csv).")
+ui.table(ranked, f"batches{'_' + scope if scope else ''}.csv",
+         "No mail carries an upload batch id (tag or header) for this scope.")
+
+params = {"portal": scope} if scope else {}
+if not ranked.is_empty():
+    st.subheader("Bounced addresses of one batch")
+    keys = [f"{b}|{p or ''}" for b, p in zip(ranked["batch_id"], ranked["portal_id"], strict=True)]
+    if st.session_state.get("batch") not in keys:
+        wanted = [k for k in keys if k.split("|")[0] == qp.get("batch")]
+        st.session_state["batch"] = wanted[0] if wanted else keys[0]
+    key = st.selectbox("Batch", keys, key="batch",
+                       format_func=lambda k: f"{k.split('|')[0]} ({k.split('|')[1] or 'no portal'})")
+    batch_id, portal_id = key.split("|")
+    params["batch"] = batch_id
+    if not portal_id:
+        st.info("This batch's mail carries no portal, so there is no portal export to list it from.")
+    else:
+        rows = ui.guarded(ui.call, data.batch_bounced, batch_id=batch_id, portal_id=portal_id)
+        if rows.is_empty():
+            st.info("No address of this batch has bounced.")
+        else:
+            st.dataframe(rows, hide_index=True)
+            ui.download(rows, f"bounced_{portal_id}_{batch_id}.csv", label="Export CSV", key="export-batch")
+st.query_params.from_dict(params)

@@ -1,0 +1,75 @@
+"""Restore brief: why a portal bounced, what to do with its data, how to prevent it; as a document."""
+
+import plotly.express as px
+import streamlit as st
+
+from pipelines import brief, export, metrics, ui
+
+st.title("Restore brief")
+
+status = ui.guarded(ui.call, metrics.status_table)
+if status.is_empty():
+    st.info("No portal has mail on record yet: a brief needs a portal's sends and bounces.")
+    st.stop()
+portals = status["portal_id"].to_list()
+worst = brief.worst_portal(status)
+wanted = st.query_params.get("portal", worst)
+portal = st.selectbox("Portal (default: the worst by status)", portals,
+                      index=portals.index(wanted) if wanted in portals else portals.index(worst),
+                      key="brief_portal")
+st.query_params["portal"] = portal
+
+b = ui.guarded(ui.call, brief.restore_brief, portal_id=portal)
+st.text(brief.status_line(b))
+
+c1, c2 = st.columns(2)
+c1.download_button("Download brief (Markdown)", data=brief.to_markdown(b),
+                   file_name=f"restore_brief_{portal}.md", mime="text/markdown", on_click="ignore",
+                   key="brief_md")
+c2.download_button("Download brief (printable HTML)", data=brief.to_html(b),
+                   file_name=f"restore_brief_{portal}.html", mime="text/html", on_click="ignore",
+                   key="brief_html")
+
+st.subheader("Hard-bounce rate, last 90 days")
+if b.daily.is_empty():
+    st.info("No sends in the last 90 days of data.")
+else:
+    fig = px.line(b.daily, x="day", y="hard_rate", markers=True, hover_data=["sent", "hard_bounced"],
+                  labels={"day": "Day sent (UTC)", "hard_rate": "Hard-bounce rate"})
+    if b.cutoff is not None:
+        fig.add_hline(y=b.cutoff, line_dash="dash", line_color="red", annotation_text="cutoff")
+        fig.add_hline(y=b.warning, line_dash="dot", line_color="orange", annotation_text="warning")
+    fig.update_yaxes(tickformat=".1%")
+    st.plotly_chart(fig)
+
+st.header("1. What caused the bounces")
+c = b.cause_counts
+m1, m2, m3 = st.columns(3)
+m1.metric("Typo-domain addresses", c.get("typo_domain", 0))
+m2.metric("Placeholder addresses", c.get("placeholder_address", 0))
+m3.metric("Role addresses", c.get("role_account", 0))
+ui.table(b.causes, f"causes_{portal}.csv", "No specific cause found: no typo, placeholder, role, refusing "
+         "domain, bad batch or stale-account pattern.")
+for dimension, title in (("batch", "Top upload batches"), ("domain", "Top recipient domains"),
+                         ("reason", "Top bounce reasons")):
+    st.subheader(title)
+    top = b.top(dimension, 10)
+    if not top.is_empty():
+        st.plotly_chart(px.bar(top, x="value", y="hard_bounced", hover_data=["sent", "bounced"],
+                               labels={"value": dimension, "hard_bounced": "Hard bounces"}))
+    ui.table(top, f"top_{dimension}_{portal}.csv", f"No bounce by {dimension}.")
+
+st.header("2. What to do with the existing data")
+ui.table(b.actions, f"actions_{portal}.csv", "No bounced address: nothing to fix.")
+st.subheader("Addresses to fix or deactivate")
+if b.addresses.is_empty():
+    st.info("No bounced address in this portal.")
+else:
+    st.dataframe(b.addresses, hide_index=True)
+    st.download_button("Download the address list (CSV for the customer)", data=export.to_csv(b.addresses),
+                       file_name=f"bounced_{portal}.csv", mime="text/csv", on_click="ignore",
+                       key="brief_addresses")
+
+st.header("3. How to prevent it")
+for i, step in enumerate(b.prevention, 1):
+    st.text(f"{i}. {step}")

@@ -1,0 +1,46 @@
+-- Upload batches (the upload_batch_id of each message) ranked by hard-bounce rate over the whole loaded
+-- history, for every portal ($portal_id null) or one portal (with the portals below it when $rollup):
+-- sends, hard bounces, the directory's upload date, file name and size (dir_batches.row_count).
+-- SES mailbox-simulator mail is left out, as from every rate.
+with sends as (
+    select
+        upload_batch_id,
+        portal_id,
+        count(*) filter (where sent) as sent,
+        count(*) filter (where sent and hard_bounced) as hard_bounced,
+        count(*) filter (where sent and soft_bounced) as soft_bounced,
+        min(sent_at) as first_sent,
+        max(sent_at) as last_sent
+    from int_recipient_outcomes
+    where not is_simulator
+        and upload_batch_id is not null
+        and (
+            cast($portal_id as varchar) is null
+            or portal_id = cast($portal_id as varchar)
+            or (cast($rollup as boolean) and portal_id in (
+                select t.portal_id from int_portal_tree as t where t.root_portal_id = cast($portal_id as varchar)
+            ))
+        )
+    group by upload_batch_id, portal_id
+),
+
+final as (
+    select
+        s.upload_batch_id as batch_id,
+        s.portal_id,
+        b.uploaded_at,
+        b.filename,
+        b.row_count,
+        s.sent,
+        s.hard_bounced,
+        s.soft_bounced,
+        s.hard_bounced / nullif(s.sent, 0) as hard_rate,
+        s.first_sent,
+        s.last_sent
+    from sends as s
+    left join dir_batches as b
+        on b.batch_id = s.upload_batch_id and b.portal_id is not distinct from s.portal_id
+)
+
+select * from final
+order by hard_rate desc nulls last, hard_bounced desc, batch_id, portal_id

@@ -1,0 +1,21 @@
+-- The likely causes of $portal_id's bounces with their evidence (mart_portal_causes), strongest first.
+select
+    cause,
+    subject,
+    evidence,
+    evidence_unit,
+    addresses,
+    bounced_addresses,
+    sends,
+    rate,
+    baseline_rate,
+    example,
+    example_detail,
+    suggestion,
+    batch_filename,
+    batch_uploaded_at,
+    first_seen,
+    last_seen
+from mart_portal_causes
+where portal_id = cast($portal_id as varchar)
+order by cause, evidence desc, subject

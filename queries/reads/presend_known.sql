@@ -1,0 +1,9 @@
+-- What the whole account (any portal, any time) knows of each address in $addresses (lower-cased
+-- by the caller): on an SES suppression list, and how often it was sent to.
+select
+    recipient as address,
+    bool_or(suppressed) as suppressed,
+    count(*) filter (where sent) as sends
+from int_recipient_outcomes
+where recipient in (select unnest(cast($addresses as varchar[])))
+group by recipient
