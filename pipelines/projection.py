@@ -275,7 +275,7 @@ def project_addresses(con, portal_id: str, addresses: list[str], policy: Policy 
 
     The model, per address (trimmed, lower-cased, blanks dropped, duplicates counted once):
     * expected to hard-bounce (probability 1) when it already hard-bounced anywhere in the account
-      (SES's rule, `int_recipient_outcomes.hard_bounced`, any portal, any time), or its syntax is
+      (SES's rule, `fct_recipient_outcomes.hard_bounced`, any portal, any time), or its syntax is
       invalid (see `valid_address`), or its domain only ever hard-bounced (at least
       `dead_domain_min_sent` sends in the account, every one a hard bounce);
     * otherwise expected to hard-bounce at the portal's own current hard rate in its longest policy

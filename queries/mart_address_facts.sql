@@ -1,7 +1,7 @@
 -- grain: one row per (portal_id, recipient address) seen in fct_recipient_events; portal_id null holds
 -- the unattributed mail.
 -- Counts are of messages (one per (message, recipient)), over the whole loaded history:
---   sends, deliveries, complaints; hard_bounces by SES's rule (int_recipient_outcomes.hard_bounced:
+--   sends, deliveries, complaints; hard_bounces by SES's rule (fct_recipient_outcomes.hard_bounced:
 --   Permanent except OnAccountSuppressionList, or a hard bounce from a bounce log); soft_bounces
 --   (Transient / Undetermined, or a soft log bounce); bounces = messages with any bounce event;
 --   dead_bounces = bounces saying the address itself is dead (bounce_class 'hard': user unknown, host
@@ -46,7 +46,7 @@ with outcomes as (
         address_hard,
         bounce_reason,
         bounced_at
-    from int_recipient_outcomes
+    from fct_recipient_outcomes
 ),
 
 -- Per address from its events (the loader gives every event of a message the message's portal).

@@ -29,7 +29,7 @@ with facts as (
 
 outcomes as (
     select portal_id, upload_batch_id, recipient, sent, hard_bounced, bounced_at, bounce_reason
-    from int_recipient_outcomes
+    from fct_recipient_outcomes
     where not is_simulator
 ),
 

@@ -114,6 +114,35 @@ create table if not exists _alerts (
 alter table fct_recipient_events add column if not exists bounce_class varchar;
 alter table fct_recipient_events add column if not exists reason varchar;
 
+-- int_recipient_outcomes kept as a table: one row per (message, recipient), refreshed at each
+-- commit for the messages the load touched (all of them after a directory reload), so pages and
+-- commands never recompute it from every fact. A test checks it equals the view exactly.
+create table if not exists fct_recipient_outcomes (
+    message_key varchar,
+    message_id varchar,
+    recipient varchar,
+    recipient_domain varchar,
+    portal_id varchar,
+    upload_batch_id varchar,
+    message_type varchar,
+    sent_at timestamptz,
+    sent_date date,
+    is_simulator boolean,
+    sent boolean,
+    delivered boolean,
+    hard_bounced boolean,
+    soft_bounced boolean,
+    complained boolean,
+    rejected boolean,
+    delayed boolean,
+    suppressed boolean,
+    opened boolean,
+    clicked boolean,
+    address_hard boolean,
+    bounce_reason varchar,
+    bounced_at timestamptz
+);
+
 -- Directory snapshot from the LMS, replaced whole on each directory load.
 create table if not exists dir_portals (
     portal_id varchar primary key,

@@ -1,6 +1,6 @@
 -- What the whole account already knows about each planned address of the list $addresses (lower-
 -- cased by the caller): how often it hard-bounced (SES's rule, as in
--- int_recipient_outcomes.hard_bounced, in any portal, at any time) and when last; how many sends
+-- fct_recipient_outcomes.hard_bounced, in any portal, at any time) and when last; how many sends
 -- its domain (after the last @; '' without one) had and how many of them hard-bounced. A domain is
 -- dead when it had at least $dead_domain_min_sent sends and every one hard-bounced.
 with planned as (
@@ -16,7 +16,7 @@ known as (
         o.recipient,
         count(*) filter (where o.hard_bounced) as hard_bounces,
         max(o.bounced_at) filter (where o.hard_bounced) as last_hard_bounce_at
-    from int_recipient_outcomes as o
+    from fct_recipient_outcomes as o
     where o.recipient in (select address from planned)
     group by o.recipient
 ),
@@ -26,7 +26,7 @@ domains as (
         o.recipient_domain,
         count(*) as sent,
         count(*) filter (where o.hard_bounced) as hard_bounced
-    from int_recipient_outcomes as o
+    from fct_recipient_outcomes as o
     where o.sent and o.recipient_domain in (select domain from planned)
     group by o.recipient_domain
 ),

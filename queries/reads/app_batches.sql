@@ -11,7 +11,7 @@ with sends as (
         count(*) filter (where sent and soft_bounced) as soft_bounced,
         min(sent_at) as first_sent,
         max(sent_at) as last_sent
-    from int_recipient_outcomes
+    from fct_recipient_outcomes
     where not is_simulator
         and upload_batch_id is not null
         and (

@@ -4,7 +4,7 @@
 -- SES mailbox-simulator mail left out.
 with window_rows as (
     select *
-    from int_recipient_outcomes
+    from fct_recipient_outcomes
     where not is_simulator
         and sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
         and sent_at <= $as_of::timestamptz

@@ -8,7 +8,7 @@ with scoped as (
         upload_batch_id,
         recipient_domain,
         bounce_reason
-    from int_recipient_outcomes
+    from fct_recipient_outcomes
     where not is_simulator and portal_id = cast($portal_id as varchar)
 ),
 

@@ -2,7 +2,7 @@
 -- account ($portal_id null) or one portal (with its sub-portals when $rollup).
 with scoped as (
     select o.*
-    from int_recipient_outcomes as o
+    from fct_recipient_outcomes as o
     where not o.is_simulator
         and o.sent_date between $since::date and $until::date
         and (

@@ -21,7 +21,7 @@ recent as (
             as in_baseline,
         o.sent_at > $as_of::timestamptz - to_microseconds(cast($trend_days * 86400e6 as bigint))
             as in_trend
-    from int_recipient_outcomes as o
+    from fct_recipient_outcomes as o
     where o.sent
         and not o.is_simulator
         and o.portal_id in (select portal_id from members)

@@ -7,7 +7,7 @@ with portals as (
     select portal_id, name, parent_portal_id, email_enabled from dir_portals
     union all
     select distinct o.portal_id, null, null, true
-    from int_recipient_outcomes as o
+    from fct_recipient_outcomes as o
     where o.portal_id is not null and o.portal_id not in (select portal_id from dir_portals)
 ),
 
@@ -22,7 +22,7 @@ levels as (
 
 recent as (
     select portal_id, sent, hard_bounced, soft_bounced, complained, sent_at
-    from int_recipient_outcomes
+    from fct_recipient_outcomes
     where not is_simulator and sent and portal_id is not null
         and sent_at <= $as_of::timestamptz
         and sent_at > $as_of::timestamptz - to_microseconds(

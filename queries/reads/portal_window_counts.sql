@@ -54,7 +54,7 @@ sends as (
         count(*) as sent,
         count(*) filter (where o.hard_bounced) as hard_bounced,
         count(*) filter (where o.complained) as complaints
-    from int_recipient_outcomes as o
+    from fct_recipient_outcomes as o
     where o.sent
         and not o.is_simulator
         and o.portal_id in (select portal_id from members)

@@ -4,6 +4,6 @@ select
     recipient as address,
     bool_or(suppressed) as suppressed,
     count(*) filter (where sent) as sends
-from int_recipient_outcomes
+from fct_recipient_outcomes
 where recipient in (select unnest(cast($addresses as varchar[])))
 group by recipient

@@ -10,7 +10,7 @@
 with portals as (
     select portal_id from dir_portals
     union
-    select distinct portal_id from int_recipient_outcomes where portal_id is not null
+    select distinct portal_id from fct_recipient_outcomes where portal_id is not null
 ),
 
 chosen as (
@@ -70,7 +70,7 @@ sends as (
         count(*) as sent,
         count(*) filter (where o.hard_bounced) as hard_bounced,
         count(*) filter (where o.complained) as complaints
-    from int_recipient_outcomes as o
+    from fct_recipient_outcomes as o
     inner join scopes as s on s.portal_id = o.portal_id
     where o.sent
         and not o.is_simulator

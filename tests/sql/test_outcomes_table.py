@@ -1,0 +1,66 @@
+"""The materialised fct_recipient_outcomes stays exactly equal to the int_recipient_outcomes view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines import store
+from pipelines.refresh import refresh
+from pipelines.sources import LocalSource
+from tests import sesdata as ses
+from tests.pipeline.test_bounce_logs import dsn_mail
+from tests.sql.test_rates_status import write_directory
+
+T0, T1 = "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:05.000Z"
+
+
+def assert_equal(db: Path) -> None:
+    with store.reader(db) as con:
+        rows = con.execute("select count(*) from fct_recipient_outcomes").fetchall()[0][0]
+        table_only = con.execute(
+            "select count(*) from (select * from fct_recipient_outcomes except all "
+            "select * from int_recipient_outcomes)").fetchall()[0][0]
+        view_only = con.execute(
+            "select count(*) from (select * from int_recipient_outcomes except all "
+            "select * from fct_recipient_outcomes)").fetchall()[0][0]
+    assert (table_only, view_only) == (0, 0), f"{rows} rows; {table_only} only in table, {view_only} in view"
+
+
+def test_incremental_outcomes_match_the_view_through_every_kind_of_change(tmp_path):
+    src, logs, db = tmp_path / "ses", tmp_path / "logs", tmp_path / "d.duckdb"
+    logs.mkdir()
+    # 1. A bounce notification before its Send (no portal yet), and a log bounce of another message.
+    ses.write_object(src, "1", [ses.notification(ses.bounce("late", "l@a.example", T0, T1))])
+    (logs / "1.eml").write_bytes(dsn_mail("bob@b.example", "m2"))
+    refresh(db, [LocalSource(src), LocalSource(logs)], quiet=True)
+    assert_equal(db)
+    # 2. The Send arrives (re-attributes the bounce), SES reports bob's bounce (replaces the log's),
+    #    and an event is delivered twice.
+    ses.write_object(src, "2", [
+        ses.send("late", "l@a.example", T0, portal="p1"),
+        ses.send("m2", "bob@b.example", T0, portal="p2"),
+        ses.bounce("m2", "bob@b.example", T0, T1, portal="p2"),
+        ses.send("m3", "c@a.example", T0, portal="p1"), ses.send("m3", "c@a.example", T0, portal="p1"),
+    ])
+    refresh(db, [LocalSource(src), LocalSource(logs)], quiet=True)
+    assert_equal(db)
+    # 3. A directory reload attributes an unattributed address.
+    ses.write_object(src, "3", [ses.send("m4", "dee@d.example", T0, portal=None)])
+    directory = write_directory(tmp_path / "dir")
+    (directory / "users.csv").write_text(
+        "user_id,portal_id,name,email,status,upload_batch_id,created_at\n"
+        "u1,p3,Dee,dee@d.example,active,b1,2026-01-01T00:00:00Z\n")
+    refresh(db, [LocalSource(src)], directory=directory, quiet=True)
+    assert_equal(db)
+    with store.reader(db) as con:
+        assert con.execute("select portal_id from fct_recipient_outcomes where recipient = 'dee@d.example'"
+                           ).fetchall() == [("p3",)]
+        assert con.execute("select count(*) from fct_recipient_outcomes").fetchall() == [(4,)]
+
+
+def test_demo_outcomes_match_the_view(tmp_path):
+    from pipelines.demo import build_demo
+
+    db = tmp_path / "demo.duckdb"
+    build_demo(tmp_path / "out", db, sends=2000, portals=12, days=15, quiet=True)
+    assert_equal(db)
