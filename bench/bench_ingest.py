@@ -162,7 +162,7 @@ def main() -> None:
     db = work / "bouncedesk.duckdb"
     s, rss, line = run_child([sys.executable, "-m", "pipelines", "refresh", "-q", "--source", str(folder),
                               "--db", str(db)])
-    summary = dict(kv.split("=", 1) for kv in line.split())
+    summary = dict(kv.split("=", 1) for kv in line.splitlines()[-1].split())
     results["bouncedesk refresh"] = {"seconds": s, "peak_rss_mb": rss, "rows": int(summary["facts_new"]),
                                      "commit_seconds": float(summary["commit_seconds"])}
     if not args.skip_naive:
@@ -186,7 +186,7 @@ def main() -> None:
     shutil.copy(newest, hour_dir / newest.name)
     s, rss, line = run_child([sys.executable, "-m", "pipelines", "refresh", "-q", "--source", str(folder),
                               "--db", str(db)])
-    summary = dict(kv.split("=", 1) for kv in line.split())
+    summary = dict(kv.split("=", 1) for kv in line.splitlines()[-1].split())
     results["incremental refresh (one new hourly object)"] = {
         "seconds": s, "peak_rss_mb": rss, "rows": int(summary["facts_new"]),
         "commit_seconds": float(summary["commit_seconds"]), "objects_new": int(summary["objects_new"]),
