@@ -56,14 +56,21 @@ def _daily(con, portal_id: str | None, rollup: bool, as_of: datetime | None,
 
 
 def portals_by_status(con) -> pl.DataFrame:
-    """`metrics.status_table`, worst first: disabled, exceeded, approaching, then the rest."""
+    """`metrics.status_table`, worst first: disabled, exceeded, approaching, then the rest, with
+    each portal's daily hard-bounce rate over the last 30 days as a sparkline list (`trend`)."""
     table = metrics.status_table(con)
+    as_of = metrics.default_as_of(con)
+    if as_of is not None:
+        trends = reads.run(con, "app_portal_trends", as_of=as_of, window_days=30)
+        table = table.join(trends, on="portal_id", how="left")
+    else:
+        table = table.with_columns(trend=pl.lit(None, pl.List(pl.Float64)))
     return (
         table.with_columns(
             _order=pl.col("status").replace_strict(STATUS_ORDER, default=9, return_dtype=pl.Int8))
         .sort("_order", pl.col("hard_rate").fill_null(-1.0), "portal_id", descending=[False, True, False])
-        .select("portal_id", "name", "status", "hard_rate", "sent", "hard_bounced", "complaint_rate",
-                "why", "rollup_status", "rollup_hard_rate", "rollup_sent")
+        .select("portal_id", "name", "status", "hard_rate", "trend", "sent", "hard_bounced",
+                "complaint_rate", "why", "rollup_status", "rollup_hard_rate", "rollup_sent")
     )
 
 

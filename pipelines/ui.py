@@ -56,12 +56,17 @@ def download(df: pl.DataFrame, file_name: str, label: str = "Download CSV", key:
 
 
 def table(df: pl.DataFrame, file_name: str, empty: str) -> None:
-    """A table with its CSV download, or a sentence saying why there is nothing to show."""
+    """A table with its CSV download, or a sentence saying why there is nothing to show.
+
+    List columns are drawn as sparklines on screen and left out of the CSV.
+    """
     if df.is_empty():
         st.info(empty)
         return
-    st.dataframe(df, hide_index=True)
-    download(df, file_name)
+    lists = [c for c, t in df.schema.items() if isinstance(t, pl.List)]
+    config = {c: st.column_config.LineChartColumn(c, y_min=0.0) for c in lists}
+    st.dataframe(df, hide_index=True, column_config=config or None)
+    download(df.drop(lists), file_name)
 
 
 def ensure_database() -> bool:

@@ -67,6 +67,11 @@ def test_overview_shows_the_account_rates_statuses_and_alerts(fixture_db):
     order = {"disabled": 0, "exceeded": 1, "approaching": 2}
     ranks = [order.get(s, 3) for s in portals["status"]]
     assert ranks == sorted(ranks) and portals["status"].iloc[0] == "disabled"
+    # The sparkline of the worst portal is its daily hard-bounce rates, oldest first.
+    with store.reader(fixture_db) as con:
+        trends = reads.run(con, "app_portal_trends", as_of=metrics.default_as_of(con), window_days=30)
+    worst = portals["portal_id"].iloc[0]
+    assert list(portals["trend"].iloc[0]) == trends.filter(portal_id=worst)["trend"].to_list()[0]
     recent = reads.read(fixture_db, "app_recent_alerts")
     assert len(alerts) == recent.height > 0
     assert set(alerts["portal_id"]) == set(recent["portal_id"])
