@@ -112,9 +112,7 @@ def breakdown(con, dimension: str, portal_id: str | None = None, rollup: bool = 
     """Rates by reason, domain, batch or message type over the window, for the account or a portal."""
     if dimension not in BREAKDOWNS:
         raise ValueError(f"dimension must be one of {', '.join(BREAKDOWNS)}")
-    as_of = metrics.default_as_of(con) or datetime(1970, 1, 1)
-    return reads.run(con, "app_breakdown", dimension=dimension, portal_id=portal_id, rollup=rollup,
-                     as_of=as_of, window_days=window_days if metrics.default_as_of(con) else 0)
+    return metrics.rates(con, dimension, window_days=window_days, portal_id=portal_id, rollup=rollup)
 
 
 def portal_causes(con, portal_id: str, rollup: bool = False) -> pl.DataFrame:

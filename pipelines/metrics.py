@@ -18,13 +18,16 @@ def default_as_of(con) -> datetime | None:
     return reads.run(con, "latest_event")["as_of"][0]
 
 
-def rates(con, dimension: str, as_of: datetime | None = None, window_days: int = 30) -> pl.DataFrame:
+def rates(con, dimension: str, as_of: datetime | None = None, window_days: int = 30,
+          portal_id: str | None = None, rollup: bool = False) -> pl.DataFrame:
+    """Window rates by `dimension`, for the account or only `portal_id` (with sub-portals if `rollup`)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}")
     as_of = as_of or default_as_of(con)
-    if as_of is None:
-        return reads.run(con, "rates", dimension=dimension, as_of=datetime(1970, 1, 1), window_days=0)
-    return reads.run(con, "rates", dimension=dimension, as_of=as_of, window_days=window_days)
+    if as_of is None:  # nothing loaded: an empty frame of the right shape
+        as_of, window_days = datetime(1970, 1, 1), 0
+    return reads.run(con, "rates", dimension=dimension, as_of=as_of, window_days=window_days,
+                     portal_id=portal_id, rollup=rollup)
 
 
 def portal_status(con, policy: Policy | None = None, as_of: datetime | None = None,

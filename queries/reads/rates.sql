@@ -1,5 +1,6 @@
 -- Rates over the window ($as_of - $window_days days, $as_of], by one $dimension:
--- account | portal | rollup (a portal with all its sub-portals) | domain | batch | message_type | reason.
+-- account | portal | rollup (a portal with all its sub-portals) | domain | batch | message_type | reason,
+-- over the whole account, or only $portal_id's mail (and its sub-portals' when $rollup).
 -- Only hard bounces make the bounce rate (SES's rule); rates are attributed to the time of sending;
 -- SES mailbox-simulator mail is left out, as SES leaves it out.
 with window_rows as (
@@ -8,6 +9,14 @@ with window_rows as (
     where not is_simulator
         and sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
         and sent_at <= $as_of::timestamptz
+        and (
+            cast($portal_id as varchar) is null
+            or portal_id = cast($portal_id as varchar)
+            or (cast($rollup as boolean) and portal_id in (
+                select t.portal_id from int_portal_tree as t
+                where t.root_portal_id = cast($portal_id as varchar)
+            ))
+        )
 ),
 
 keyed as (
@@ -15,7 +24,7 @@ keyed as (
         case $dimension
             when 'account' then 'account'
             when 'portal' then coalesce(portal_id, '(unattributed)')
-            when 'domain' then recipient_domain
+            when 'domain' then coalesce(recipient_domain, '(none)')
             when 'batch' then coalesce(upload_batch_id, '(none)')
             when 'message_type' then coalesce(message_type, '(none)')
             when 'reason' then coalesce(bounce_reason, '(none)')
