@@ -64,7 +64,7 @@ class LogReject:
 
 def kind_of(data: bytes) -> str:
     """'ses' (JSON), 'mail' (one RFC 822 mail or an mbox) or 'csv', from the first bytes."""
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n\x00")
     if head[:1] in (b"{", b"["):
         return "ses"
     if head.startswith(b"From ") and b"\n" in head:
@@ -72,8 +72,12 @@ def kind_of(data: bytes) -> str:
     first = head.split(b"\n", 1)[0].lower()
     if first.startswith(_MAIL_HEADERS) and _HEADER_LINE.match(head):
         return "mail"
-    if b"," in first or b";" in first or b"\t" in first:
-        return "csv"
+    # A CSV bounce log starts with a header naming an email column; anything else goes to the SES
+    # path, which quarantines junk record by record instead of losing the JSON after it.
+    if b"{" not in first:
+        fields = {f.strip(b' "\'\r').decode("ascii", "replace") for f in re.split(rb"[,;\t]", first)}
+        if fields & set(DEFAULT_CSV_COLUMNS["email"]):
+            return "csv"
     return "ses"  # let the SES path name what is wrong with it
 
 

@@ -17,9 +17,10 @@ GZIP_MAGIC = b"\x1f\x8b"
 EXCERPT_CHARS = 200
 
 _DECODER = json.JSONDecoder()
-# Where a record could start again after garbage: an opening brace at a line start or right
-# after a closing one.
-_RESYNC = re.compile(r"(?:(?<=\n)|(?<=\}))\s*\{")
+# Where a record could start again after garbage: a brace at a line start or right after a closing
+# one, or anywhere an SES record or SNS envelope visibly begins (with no delimiter between records,
+# a good record can follow garbage directly). A false start only yields one more quarantined part.
+_RESYNC = re.compile(r'(?:(?<=\n)|(?<=\}))\s*\{|\{\s*"(?:eventType|notificationType|Type)"')
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
@@ -95,7 +96,7 @@ def split_records(data: bytes) -> tuple[list[Record], list[Rejected]]:
             obj, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             nxt = _RESYNC.search(text, pos + 1)
-            stop = nxt.end() - 1 if nxt else n
+            stop = nxt.end() - 1 if nxt and nxt.group(0).endswith("{") else (nxt.start() if nxt else n)
             reason = f"malformed JSON: {exc.msg} (at byte {byte_pos})"
             if nxt is None and text[pos:].lstrip().startswith("{") and not text.rstrip().endswith("}"):
                 reason = "truncated JSON record: the object ends mid-record"

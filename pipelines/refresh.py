@@ -459,6 +459,13 @@ class Stager:
         }
         for m in self.objects:
             loaded, bad = counts.get((m["source"], m["object_key"]), (0, 0))
+            if m["status"] == "ok" and not loaded and not bad and m["size_bytes"]:
+                # Bytes but not one record (only NULs, whitespace): say so rather than load nothing.
+                self.con.execute(
+                    "insert into _quarantine values (?, ?, ?, null, null, ?, null)",
+                    [self.load_id, m["source"], m["object_key"], "object holds no records"],
+                )
+                bad = 1
             m["records"], m["quarantined"] = int(loaded), int(bad)
             if m["status"] == "ok" and bad:
                 m["status"] = "partial" if loaded else "failed"
