@@ -101,6 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
     c.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
 
+    fg = sub.add_parser(
+        "forget",
+        help="erase one address from every table and raw object (a privacy request)",
+        description=(
+            "Remove an address from the facts, the directory snapshot, quarantine excerpts and the "
+            "raw objects kept as received; record the erasure (time and counts, not the address)."
+        ),
+    )
+    fg.add_argument("address", metavar="ADDRESS")
+    fg.add_argument("--db", metavar="PATH", help="database file")
+
     rb = sub.add_parser(
         "rebuild",
         help="rebuild every fact from the raw objects the database keeps",
@@ -173,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_timeline(args) if args.timeline else cmd_status(args)
         if args.command == "project":
             return cmd_project(args)
+        if args.command == "forget":
+            return cmd_forget(args)
         if args.command == "export":
             return cmd_export(args)
     except KeyboardInterrupt:
@@ -470,4 +483,23 @@ def cmd_project(args: argparse.Namespace) -> int:
     print(f"falls back under the warning level: {outlook.recovers_on or 'not within the horizon'}"
           f" (if it stops sending: {outlook.recovers_on_without_sends or 'not within the horizon'})")
     print(f"crosses the cutoff at the current trend: {outlook.exceeds_on or 'not within the horizon'}")
+    return EXIT_OK
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from pipelines.forget import forget
+    from pipelines.refresh import RefreshLocked
+
+    db = config_mod.resolve_db_path(args.db)
+    if not db.exists():
+        return _fail(f"no database at {db}", EXIT_USAGE)
+    try:
+        erased = forget(db, args.address)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except RefreshLocked as exc:
+        return _fail(str(exc), EXIT_LOCKED)
+    rows = sum(erased.rows.values())
+    print(f"rows_deleted={rows} quarantine_rows_deleted={erased.quarantine_rows} "
+          f"raw_objects_rewritten={erased.objects_rewritten} raw_records_removed={erased.records_removed}")
     return EXIT_OK

@@ -110,6 +110,15 @@ create table if not exists _alerts (
     sent bigint
 );
 
+-- Erasure requests carried out (`python -m pipelines forget`): when and how much, never whom.
+create table if not exists _erasures (
+    erased_at timestamptz not null,
+    rows_deleted bigint,
+    quarantine_rows_deleted bigint,
+    raw_objects_rewritten bigint,
+    raw_records_removed bigint
+);
+
 -- Columns added after the first release of the table: older databases gain them here.
 alter table fct_recipient_events add column if not exists bounce_class varchar;
 alter table fct_recipient_events add column if not exists reason varchar;
