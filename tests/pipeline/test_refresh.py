@@ -329,3 +329,27 @@ def test_rebuild_from_raw_objects_reproduces_every_fact(tmp_path, src):
     assert summary.objects_new == 2
     assert q(db, facts) == before
     assert q(db, "select portal_id from dir_portals") == [("p1",)]
+
+
+def test_a_listing_that_fails_midway_commits_nothing(tmp_path, src):
+    from pipelines.sources import S3Source
+
+    class Flaky:
+        """An S3 client whose listing dies on its second page (after boto3's own retries)."""
+
+        def get_paginator(self, name):
+            class Pages:
+                def paginate(self, **kwargs):
+                    yield {"Contents": [{"Key": "p/a", "Size": 3, "ETag": '"e1"'}]}
+                    raise ConnectionError("endpoint went away mid-listing")
+            return Pages()
+
+        def get_object(self, Bucket, Key):
+            raise AssertionError("nothing may be read from a listing that did not finish")
+
+    db = tmp_path / "d.duckdb"
+    run(db, src)
+    before = q(db, "select count(*), (select count(*) from _ingest_objects) from fct_recipient_events")
+    with pytest.raises(ConnectionError):
+        refresh(db, [LocalSource(src), S3Source("s3://bucket/p", client=Flaky())], quiet=True)
+    assert q(db, "select count(*), (select count(*) from _ingest_objects) from fct_recipient_events") == before
