@@ -70,7 +70,13 @@ addresses as (
         f.*,
         split_part(left(f.recipient, length(f.recipient) - coalesce(length(f.recipient_domain) + 1, 0)),
                    '+', 1) as local_part,
-        f.bounces > 0 as has_bounced
+        f.bounces > 0 as has_bounced,
+        -- Reserved names (RFC 2606/6761) and obvious test domains.
+        coalesce(
+            f.recipient_domain like '%.example' or f.recipient_domain like '%.test'
+            or f.recipient_domain like '%.invalid' or f.recipient_domain like '%.localhost'
+            or f.recipient_domain like 'test.%' or f.recipient_domain like 'example.%', false
+        ) as reserved_domain
     from facts as f
 ),
 
@@ -97,9 +103,7 @@ placeholder_rows as (
         'placeholder_address' as cause,
         case
             when pd.domain is not null
-                or a.recipient_domain like '%.example' or a.recipient_domain like '%.test'
-                or a.recipient_domain like '%.invalid' or a.recipient_domain like '%.localhost'
-                or a.recipient_domain like 'test.%' or a.recipient_domain like 'example.%'
+                or a.reserved_domain
                 then a.recipient_domain
             else pl.local_part || '@'
         end as subject,
@@ -115,9 +119,7 @@ placeholder_rows as (
     left join placeholder_locals as pl on pl.local_part = rtrim(a.local_part, '0123456789')
     where pd.domain is not null
         or pl.local_part is not null
-        or a.recipient_domain like '%.example' or a.recipient_domain like '%.test'
-        or a.recipient_domain like '%.invalid' or a.recipient_domain like '%.localhost'
-        or a.recipient_domain like 'test.%' or a.recipient_domain like 'example.%'
+        or a.reserved_domain
 ),
 
 role_rows as (
