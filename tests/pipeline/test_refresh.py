@@ -349,7 +349,8 @@ def test_a_listing_that_fails_midway_commits_nothing(tmp_path, src):
 
     db = tmp_path / "d.duckdb"
     run(db, src)
-    before = q(db, "select count(*), (select count(*) from _ingest_objects) from fct_recipient_events")
+    counts_now = "select count(*), (select count(*) from _ingest_objects) from fct_recipient_events"
+    before = q(db, counts_now)
     with pytest.raises(ConnectionError):
         refresh(db, [LocalSource(src), S3Source("s3://bucket/p", client=Flaky())], quiet=True)
-    assert q(db, "select count(*), (select count(*) from _ingest_objects) from fct_recipient_events") == before
+    assert q(db, counts_now) == before
