@@ -130,8 +130,9 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
             else:
                 listed.append((source, ref))
     summary.objects_new = len(listed)
-    staging_dir = db_path.parent / ".staging" / f"load-{next_load_id}-{os.getpid()}"
-    _clear_stale_staging(db_path.parent / ".staging")
+    # Named after the database: two databases in one folder must not clear each other's staging.
+    staging_dir = db_path.parent / ".staging" / f"{db_path.name}-load-{next_load_id}-{os.getpid()}"
+    _clear_stale_staging(db_path.parent / ".staging", f"{db_path.name}-load-")
     staging_dir.mkdir(parents=True, exist_ok=True)
     try:
         progress = Progress(len(listed), quiet=quiet)
@@ -218,11 +219,12 @@ def _acknowledge(pairs: list[tuple[Source, ObjectRef]]) -> None:
                   file=sys.stderr)
 
 
-def _clear_stale_staging(folder: Path) -> None:
-    """Staging left by a killed refresh is garbage: its load never committed."""
+def _clear_stale_staging(folder: Path, prefix: str) -> None:
+    """Staging left by a killed refresh of this database is garbage: its load never committed."""
     if folder.exists():
         for child in folder.iterdir():
-            shutil.rmtree(child, ignore_errors=True)
+            if child.name.startswith(prefix):
+                shutil.rmtree(child, ignore_errors=True)
 
 
 def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int]:
