@@ -1,11 +1,22 @@
--- grain: one row per (portal, portal in its subtree), itself included, at any depth: rolls a
--- portal up with its sub-portals. A cycle in the directory stops at 20 levels instead of looping.
+-- grain: one row per (portal, portal in its subtree), itself included (depth 0), at any depth: rolls
+-- a portal up with its sub-portals. A portal known only from its mail (not in the directory) is its
+-- own one-node tree, so every scope -- alone or rolled up -- reads this one view. A cycle in the
+-- directory stops at 20 levels instead of looping.
 with recursive tree as (
     select
         portal_id as root_portal_id,
         portal_id,
         0 as depth
     from dir_portals
+    union all
+    select
+        portal_id as root_portal_id,
+        portal_id,
+        0 as depth
+    from (
+        select distinct portal_id from fct_recipient_events
+        where portal_id is not null and portal_id not in (select portal_id from dir_portals)
+    )
     union all
     select
         tree.root_portal_id,

@@ -5,11 +5,9 @@
 -- ($as_of - $trend_days days, $as_of] its sends and hard bounces. By time of sending, without SES's
 -- mailbox-simulator mail, as every rate.
 with members as (
-    select cast($portal_id as varchar) as portal_id
-    union
     select portal_id
     from int_portal_tree
-    where $rollup and root_portal_id = $portal_id
+    where root_portal_id = cast($portal_id as varchar) and ($rollup or depth = 0)
 ),
 
 recent as (

@@ -34,10 +34,6 @@ scopes as (
     select portal_id as scope_id, portal_id, 'alone' as scope from portals
     union all
     select root_portal_id, portal_id, 'rollup' from int_portal_tree
-    union all
-    -- A portal known only from its mail has no sub-portals: its roll-up is itself.
-    select portal_id, portal_id, 'rollup' from portals
-    where portal_id not in (select portal_id from dir_portals)
 ),
 
 judged as (

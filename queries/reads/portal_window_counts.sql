@@ -7,11 +7,9 @@
 -- sent after $as_of is counted, even at later steps: the projection adds its own assumed sends.
 -- Counts come from running totals per send instant: (lo, hi] = total(<= hi) - total(<= lo).
 with members as (
-    select cast($portal_id as varchar) as portal_id
-    union
     select portal_id
     from int_portal_tree
-    where $rollup and root_portal_id = $portal_id
+    where root_portal_id = cast($portal_id as varchar) and ($rollup or depth = 0)
 ),
 
 levels as (
