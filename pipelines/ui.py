@@ -19,17 +19,6 @@ def db_path() -> Path:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _cached_read(db: str, version: tuple[int, int], name: str, params: tuple) -> pl.DataFrame:
-    return reads.read(Path(db), name, **dict(params))
-
-
-def read(name: str, **params) -> pl.DataFrame:
-    """A read from queries/reads/, cached until the next refresh commits."""
-    db = db_path()
-    return _cached_read(str(db), store.version(db), name, tuple(sorted(params.items())))
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
 def _cached_call(db: str, version: tuple[int, int], module: str, name: str, kwargs: tuple):
     import importlib
 
@@ -46,6 +35,11 @@ def call(fn, **kwargs):
     """
     db = db_path()
     return _cached_call(str(db), store.version(db), fn.__module__, fn.__name__, tuple(sorted(kwargs.items())))
+
+
+def read(name: str, **params) -> pl.DataFrame:
+    """A read from queries/reads/, cached until the next refresh commits."""
+    return call(reads.run, name=name, **params)
 
 
 def download(df: pl.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
