@@ -258,8 +258,6 @@ class Stager:
         self.fallback_rows: list[dict] = []  # records split by Python from objects DuckDB refused
         self.raw: list[dict] = []  # objects as received, flushed to raw_objects in batches
         self._raw_bytes = 0
-        self.has_directory = False
-        self._directory_error: Exception | None = None
         self.con = duckdb.connect(str(self.db_path))
         store.configure(self.con)
         store.create_schema(self.con, staging=True)
@@ -268,8 +266,7 @@ class Stager:
         self.con.close()
 
     def stage_directory(self, folder: Path) -> None:
-        self.counts = directory_mod.stage_directory(self.con, folder)
-        self.has_directory = True
+        directory_mod.stage_directory(self.con, folder)
 
     def add(self, source: Source, ref: ObjectRef) -> None:
         manifest = {
