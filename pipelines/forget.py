@@ -18,6 +18,7 @@ from pipelines.refresh import refresh_lock
 _ROW_TABLES = {
     "fct_recipient_events": "recipient",
     "fct_recipient_outcomes": "recipient",
+    "fct_address_history": "recipient",
     "dir_users": "email",
 }
 

@@ -491,10 +491,12 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
             store.run_script(con, "commit_load.sql", {"lo": lo, "hi": hi})
             if with_directory:
                 store.run_script(con, "reattribute_directory.sql")
-            # A directory reload can re-attribute any message; a database from before the table
-            # existed has it empty: both rebuild it whole, otherwise only the touched messages.
-            empty = con.execute("select count(*) = 0 from fct_recipient_outcomes").fetchall()[0][0]
-            store.run_script(con, "refresh_outcomes.sql", {"everything": with_directory or empty})
+            # A directory reload can re-attribute any message; a database from before a table
+            # existed has it empty: both rebuild the aggregates whole, otherwise only what was touched.
+            empty = con.execute(
+                "select (select count(*) from fct_recipient_outcomes) = 0 "
+                "or (select count(*) from fct_address_history) = 0").fetchall()[0][0]
+            store.run_script(con, "refresh_aggregates.sql", {"everything": with_directory or empty})
             summary.facts_new = con.execute(count_facts).fetchall()[0][0] - before
             summary.records_duplicate = fact_rows - summary.facts_new
             alerts = record_transitions(con, stager.load_id, policy)

@@ -22,6 +22,9 @@ from pipelines.config import REPO_ROOT
 QUERIES_DIR = REPO_ROOT / "queries"
 # Views over the raw records of one load; they exist only in a refresh's staging database.
 STAGING_QUERIES_DIR = QUERIES_DIR / "staging"
+# Table macros `name(scope)`: a view's definition computed for a list of keys (null: all of them),
+# so a commit recomputes only what it touched with the filter inside the scan.
+SCOPED_QUERIES_DIR = QUERIES_DIR / "scoped"
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 # Views are applied layer by layer so a view only ever binds against lower layers.
 LAYERS = ("stg", "int", "fct", "dim", "mart")
@@ -67,6 +70,9 @@ def apply_views(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS
     if not staging:
         for statement in _statements(sql_file("macros.sql")):
             con.execute(statement)
+        for path in sorted(SCOPED_QUERIES_DIR.glob("*.sql")):
+            body = path.read_text(encoding="utf-8").strip().rstrip(";")
+            con.execute(f"create or replace macro {path.stem}(scope) as table\n{body}")
     for path in view_files(staging):
         if path.stem.split("_", 1)[0] not in layers:
             continue

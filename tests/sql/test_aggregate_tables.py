@@ -1,4 +1,6 @@
-"""The materialised fct_recipient_outcomes stays exactly equal to the int_recipient_outcomes view."""
+"""The materialised aggregates stay exactly equal to the views that define them, through every kind of
+change a commit makes: fct_recipient_outcomes = int_recipient_outcomes, fct_address_history =
+int_address_history."""
 
 from __future__ import annotations
 
@@ -14,19 +16,21 @@ from tests.sql.test_rates_status import write_directory
 T0, T1 = "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:05.000Z"
 
 
+PAIRS = (("fct_recipient_outcomes", "int_recipient_outcomes"), ("fct_address_history", "int_address_history"))
+
+
 def assert_equal(db: Path) -> None:
     with store.reader(db) as con:
-        rows = con.execute("select count(*) from fct_recipient_outcomes").fetchall()[0][0]
-        table_only = con.execute(
-            "select count(*) from (select * from fct_recipient_outcomes except all "
-            "select * from int_recipient_outcomes)").fetchall()[0][0]
-        view_only = con.execute(
-            "select count(*) from (select * from int_recipient_outcomes except all "
-            "select * from fct_recipient_outcomes)").fetchall()[0][0]
-    assert (table_only, view_only) == (0, 0), f"{rows} rows; {table_only} only in table, {view_only} in view"
+        for table, view in PAIRS:
+            rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+            diff = "select count(*) from (select * from {} except all select * from {})"
+            table_only = con.execute(diff.format(table, view)).fetchall()[0][0]
+            view_only = con.execute(diff.format(view, table)).fetchall()[0][0]
+            assert (table_only, view_only) == (0, 0), \
+                f"{table}: {rows} rows; {table_only} only in the table, {view_only} only in the view"
 
 
-def test_incremental_outcomes_match_the_view_through_every_kind_of_change(tmp_path):
+def test_incremental_aggregates_match_their_views_through_every_kind_of_change(tmp_path):
     src, logs, db = tmp_path / "ses", tmp_path / "logs", tmp_path / "d.duckdb"
     logs.mkdir()
     # 1. A bounce notification before its Send (no portal yet), and a log bounce of another message.
@@ -58,7 +62,7 @@ def test_incremental_outcomes_match_the_view_through_every_kind_of_change(tmp_pa
         assert con.execute("select count(*) from fct_recipient_outcomes").fetchall() == [(4,)]
 
 
-def test_demo_outcomes_match_the_view(tmp_path):
+def test_demo_aggregates_match_their_views(tmp_path):
     from pipelines.demo import build_demo
 
     db = tmp_path / "demo.duckdb"
