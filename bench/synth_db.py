@@ -10,7 +10,7 @@ Copy k (k = 1..N-1) of every row gets its own ids: message ids, event keys and u
 and upload batches end in `-k` (so the account has N times the portals, each as busy as before, and
 each tree keeps its shape). Copy 0 is the base unchanged. Rows are written in send-date order, as
 a feed that arrived over time would leave them. The aggregates (`fct_recipient_outcomes`,
-`fct_address_history`) are copied the same way: the copies share no message, address or portal,
+`fct_address_facts`) are copied the same way: the copies share no message, address or portal,
 so each copy's aggregate is the base's, renamed. `raw_objects` is copied once (the bytes are only
 read by `rebuild`); the manifest is copied N times (its size is what a refresh reads).
 """
@@ -35,7 +35,8 @@ RENAMES = {
                              "portal_id": ("-",), "upload_batch_id": ("-",)},
     "fct_recipient_outcomes": {"message_key": ("~",), "message_id": ("~",), "recipient": None,
                                "portal_id": ("-",), "upload_batch_id": ("-",)},
-    "fct_address_history": {"portal_id": ("-",), "recipient": None, "message_batch_id": ("-",)},
+    "fct_address_facts": {"portal_id": ("-",), "recipient": None, "upload_batch_id": ("-",),
+                          "user_id": ("~",)},
     "dir_portals": {"portal_id": ("-",), "parent_portal_id": ("-",)},
     "dir_users": {"user_id": ("~",), "portal_id": ("-",), "email": None, "upload_batch_id": ("-",)},
     "dir_batches": {"batch_id": ("-",), "portal_id": ("-",)},
@@ -76,8 +77,8 @@ def main() -> None:
         con.execute("attach ? as base (read_only)", [str(args.base)])
         # A base from before the address history existed: compute it there first, in this file.
         if not con.execute("select count(*) from information_schema.tables where table_catalog = 'base' "
-                           "and table_name = 'fct_address_history'").fetchall()[0][0]:
-            raise SystemExit(f"{args.base} has no fct_address_history: run one refresh on it first")
+                           "and table_name = 'fct_address_facts'").fetchall()[0][0]:
+            raise SystemExit(f"{args.base} has no fct_address_facts: run one refresh on it first")
         for table in RENAMES:
             t = time.monotonic()
             con.execute(f"insert into {table} {_select(con, table, args.factor)}")

@@ -76,11 +76,10 @@ def bounced_addresses(con, portals: list[str], with_subportals: bool = False,
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
-    ids = scope(con, portals, with_subportals).asked
+    covered = scope(con, portals, with_subportals).portals
     policy = policy or load_policy()
     con.execute("set variable soft_bounces_before_suppress = ?", [policy.soft_bounces_before_suppress])
-    df = reads.run(con, "bounced_addresses", portals=ids, with_subportals=with_subportals,
-                   since=_utc(since), kind=kind)
+    df = reads.run(con, "bounced_addresses", portals=covered, since=_utc(since), kind=kind)
     return df.select(BOUNCED_COLUMNS)
 
 

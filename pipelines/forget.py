@@ -18,7 +18,7 @@ from pipelines.refresh import refresh_lock
 _ROW_TABLES = {
     "fct_recipient_events": "recipient",
     "fct_recipient_outcomes": "recipient",
-    "fct_address_history": "recipient",
+    "fct_address_facts": "recipient",
     "dir_users": "email",
 }
 

@@ -10,8 +10,8 @@
 * typo_domain      its domain is a likely typo of a major provider, with the suggestion: the rule of
                    queries/int_domain_typos.sql, run over the list's domains (not only the loaded ones)
 * placeholder      reserved / test / throwaway domain or a placeholder local part: the lists and
-                   rules of queries/mart_portal_causes.sql
-* role_account     a role local part (info@, admin@ ...): mart_portal_causes.sql's list
+                   rules of queries/scoped/mart_portal_causes_for.sql
+* role_account     a role local part (info@, admin@ ...): mart_portal_causes_for.sql's list
 
 The expected hard-bounce share, the projected status and whether the send crosses the cutoff come
 from `projection.project_addresses` (duplicates counted once, as a real send would).
@@ -92,8 +92,8 @@ def _typo_sql() -> str:
 
 @cache
 def _kind_sql() -> str:
-    """Placeholder and role flags per address of $addresses, with mart_portal_causes.sql's lists."""
-    causes = (store.QUERIES_DIR / "mart_portal_causes.sql").read_text(encoding="utf-8")
+    """Placeholder and role flags per address of $addresses, with mart_portal_causes_for.sql's lists."""
+    causes = (store.SCOPED_QUERIES_DIR / "mart_portal_causes_for.sql").read_text(encoding="utf-8")
     ctes = ",\n".join(f"{n} as (\n{_cte(causes, n)})"
                       for n in ("placeholder_domains", "placeholder_locals", "role_locals"))
     return f"""with {ctes},

@@ -118,7 +118,7 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
                     policy: Policy | None = None) -> RefreshSummary:
     started = time.monotonic()
     summary = RefreshSummary()
-    known, next_load_id = _manifest(db_path)
+    known, next_load_id, aggregates_missing = _manifest(db_path)
     summary.load_id = next_load_id
     listed: list[tuple[Source, ObjectRef]] = []
     redelivered: list[tuple[Source, ObjectRef]] = []
@@ -139,7 +139,8 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
         stager = Stager(staging_dir, next_load_id, max_object_bytes, attribution)
         if directory is not None:
             stager.stage_directory(directory)
-        if not listed and directory is None:
+        # A database from before an aggregate table existed builds it now, even with nothing new.
+        if not listed and directory is None and not aggregates_missing:
             stager.close()
             _acknowledge(redelivered)
             summary.seconds = time.monotonic() - started
@@ -227,18 +228,27 @@ def _clear_stale_staging(folder: Path, prefix: str) -> None:
                 shutil.rmtree(child, ignore_errors=True)
 
 
-def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int]:
+def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
+    """Objects already loaded, the next load id, and whether facts exist without their aggregates."""
     if not db_path.exists():
-        return set(), 1
+        return set(), 1, False
     with store.reader(db_path) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         if "_ingest_objects" not in tables:
-            return set(), 1
+            return set(), 1, False
         rows = con.execute(
             "select source, object_key, etag from _ingest_objects"
         ).fetchall()
         last = con.execute("select coalesce(max(load_id), 0) from _loads").fetchall()[0][0]
-    return {(s, k, e or "") for s, k, e in rows}, last + 1
+        missing = any(
+            name not in tables or con.execute(f"select count(*) = 0 from {name}").fetchall()[0][0]
+            for name in _AGGREGATES
+        ) and con.execute("select count(*) > 0 from fct_recipient_events").fetchall()[0][0]
+    return {(s, k, e or "") for s, k, e in rows}, last + 1, missing
+
+
+# Tables kept equal to a view by refresh_aggregates.sql.
+_AGGREGATES = ("fct_recipient_outcomes", "fct_address_facts")
 
 
 class Stager:
@@ -493,9 +503,8 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
                 store.run_script(con, "reattribute_directory.sql")
             # A directory reload can re-attribute any message; a database from before a table
             # existed has it empty: both rebuild the aggregates whole, otherwise only what was touched.
-            empty = con.execute(
-                "select (select count(*) from fct_recipient_outcomes) = 0 "
-                "or (select count(*) from fct_address_history) = 0").fetchall()[0][0]
+            empty = any(con.execute(f"select count(*) = 0 from {name}").fetchall()[0][0]
+                        for name in _AGGREGATES)
             store.run_script(con, "refresh_aggregates.sql", {"everything": with_directory or empty})
             summary.facts_new = con.execute(count_facts).fetchall()[0][0] - before
             summary.records_duplicate = fact_rows - summary.facts_new

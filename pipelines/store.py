@@ -45,15 +45,19 @@ def sql_file(name: str) -> str:
 
 
 def view_files(staging: bool = False) -> list[Path]:
-    """Every view file in apply order: by layer prefix, then by name."""
+    """Every view file in apply order: by layer prefix, then by name; a scoped macro `<view>_for`
+    (queries/scoped/) just before its view, since macros bind what they read when created."""
     files = sorted((STAGING_QUERIES_DIR if staging else QUERIES_DIR).glob("*.sql"))
+    if not staging:
+        files += sorted(SCOPED_QUERIES_DIR.glob("*.sql"))
     order = {layer: i for i, layer in enumerate(LAYERS)}
 
-    def key(p: Path) -> tuple[int, str]:
+    def key(p: Path) -> tuple[int, str, int]:
         prefix = p.stem.split("_", 1)[0]
         if prefix not in order:
             raise ValueError(f"{p.name}: view files must start with one of {LAYERS}")
-        return order[prefix], p.stem
+        scoped = p.parent == SCOPED_QUERIES_DIR
+        return order[prefix], p.stem.removesuffix("_for") if scoped else p.stem, 0 if scoped else 1
 
     return sorted(files, key=key)
 
@@ -70,13 +74,13 @@ def apply_views(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS
     if not staging:
         for statement in _statements(sql_file("macros.sql")):
             con.execute(statement)
-        for path in sorted(SCOPED_QUERIES_DIR.glob("*.sql")):
-            body = path.read_text(encoding="utf-8").strip().rstrip(";")
-            con.execute(f"create or replace macro {path.stem}(scope) as table\n{body}")
     for path in view_files(staging):
         if path.stem.split("_", 1)[0] not in layers:
             continue
         body = path.read_text(encoding="utf-8").strip().rstrip(";")
+        if path.parent == SCOPED_QUERIES_DIR:
+            con.execute(f"create or replace macro {path.stem}(scope) as table\n{body}")
+            continue
         kind = "table" if materialize else "view"
         con.execute(f"create or replace {kind} {path.stem} as\n{body}")
         names.append(path.stem)

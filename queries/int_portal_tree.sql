@@ -14,7 +14,7 @@ with recursive tree as (
         portal_id,
         0 as depth
     from (
-        select distinct portal_id from fct_recipient_events
+        select distinct portal_id from fct_address_facts
         where portal_id is not null and portal_id not in (select portal_id from dir_portals)
     )
     union all

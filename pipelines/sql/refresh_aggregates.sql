@@ -9,17 +9,17 @@ where $everything
     or message_key in (select coalesce(message_id, event_key) from stg.staged_facts);
 
 insert into fct_recipient_outcomes by name
-select * from recipient_outcomes(
+select * from int_recipient_outcomes_for(
     case when not $everything then (select list(distinct coalesce(message_id, event_key)) from stg.staged_facts) end
 );
 
--- fct_address_history: every portal's row of every address the load touched (a re-attributed
+-- fct_address_facts: every portal's row of every address the load touched (a re-attributed
 -- message moves its address between portals, and both rows change).
-delete from fct_address_history
+delete from fct_address_facts
 where $everything
     or recipient in (select recipient from stg.staged_facts);
 
-insert into fct_address_history by name
-select * from address_history(
+insert into fct_address_facts by name
+select * from int_address_facts_for(
     case when not $everything then (select list(distinct recipient) from stg.staged_facts) end
 );

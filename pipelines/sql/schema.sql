@@ -152,27 +152,28 @@ create table if not exists fct_recipient_outcomes (
     bounced_at timestamptz
 );
 
--- int_address_history kept as a table: one row per (portal_id, recipient), refreshed at each commit
--- for the addresses the load touched (all of them after a directory reload). mart_address_facts
--- reads it, so no page aggregates every event of every address. A test checks it equals the view.
-create table if not exists fct_address_history (
+-- int_address_facts kept as a table: one row per (portal_id, recipient), refreshed at each commit for
+-- the addresses the load touched (all of them after a directory load). mart_address_facts reads it,
+-- so no page aggregates every event of every address. A test checks it equals the view.
+create table if not exists fct_address_facts (
     portal_id varchar,
     recipient varchar,
     recipient_domain varchar,
+    learner_name varchar,
+    user_id varchar,
+    user_status varchar,
+    upload_batch_id varchar,
+    user_created_at timestamptz,
     sends bigint,
     deliveries bigint,
+    bounces bigint,
     hard_bounces bigint,
     soft_bounces bigint,
-    bounces bigint,
     dead_bounces bigint,
+    refusals bigint,
     consecutive_soft_bounces bigint,
     complaints bigint,
     suppressed boolean,
-    message_batch_id varchar,
-    first_seen_at timestamptz,
-    last_seen_at timestamptz,
-    last_delivery_at timestamptz,
-    refusals bigint,
     first_bounce_at timestamptz,
     last_bounce_at timestamptz,
     last_reason varchar,
@@ -180,9 +181,12 @@ create table if not exists fct_address_history (
     last_bounce_type varchar,
     last_bounce_subtype varchar,
     last_bounce_class varchar,
-    last_attempt_refused boolean,
+    last_delivery_at timestamptz,
     first_refusal_at timestamptz,
-    last_refusal_at timestamptz
+    last_refusal_at timestamptz,
+    first_seen_at timestamptz,
+    last_seen_at timestamptz,
+    last_attempt_refused boolean
 );
 
 -- Directory snapshot from the LMS, replaced whole on each directory load.

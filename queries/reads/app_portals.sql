@@ -3,7 +3,7 @@ with known as (
     select portal_id, name, parent_portal_id from dir_portals
     union all
     select distinct portal_id, cast(null as varchar), cast(null as varchar)
-    from fct_recipient_events
+    from fct_address_facts
     where portal_id is not null and portal_id not in (select portal_id from dir_portals)
 )
 

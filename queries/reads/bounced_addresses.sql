@@ -1,24 +1,15 @@
 -- The bounced-address list a portal's admin receives (pipelines/export.py): one row per (portal, address)
--- with at least one bounce, for the portal ids in $portals (a list) and, when $with_subportals, every
--- portal below them at any depth (int_portal_tree). Unattributed mail and other portals never appear.
+-- with at least one bounce, for exactly the portal ids in $portals (a list: the caller resolves
+-- sub-portals with export_scope.sql). Unattributed mail and other portals never appear.
 -- bounce_type is for the address: hard when it has any hard bounce (SES's rule), a dead-address bounce
 -- or a place on an SES suppression list; else soft. $kind 'hard' | 'soft' | 'all' filters on it;
 -- $since (null: no limit) keeps addresses whose last bounce is at or after it. Times are UTC ISO 8601.
 with scope as (
     select f.*
     from mart_address_facts as f
+    -- A plain list filter on portal_id: it reaches the table scan through the view.
     where f.bounces > 0
-        and (
-            list_contains(cast($portals as varchar[]), f.portal_id)
-            or (
-                cast($with_subportals as boolean)
-                and f.portal_id in (
-                    select t.portal_id
-                    from int_portal_tree as t
-                    where list_contains(cast($portals as varchar[]), t.root_portal_id)
-                )
-            )
-        )
+        and list_contains(cast($portals as varchar[]), f.portal_id)
 ),
 
 typed as (

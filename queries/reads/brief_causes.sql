@@ -1,4 +1,4 @@
--- The likely causes of $portal_id's bounces with their evidence (mart_portal_causes), strongest first.
+-- The likely causes of $portal_id's bounces with their evidence (queries/scoped/mart_portal_causes_for.sql), strongest first.
 select
     cause,
     subject,
@@ -16,6 +16,5 @@ select
     batch_uploaded_at,
     first_seen,
     last_seen
-from mart_portal_causes
-where portal_id = cast($portal_id as varchar)
+from mart_portal_causes_for(portal_members(cast($portal_id as varchar), false))
 order by cause, evidence desc, subject

@@ -8,7 +8,7 @@ with asked as (
 known as (
     select portal_id from dir_portals
     union
-    select portal_id from fct_recipient_events where portal_id is not null
+    select portal_id from fct_address_facts where portal_id is not null
 ),
 
 final as (

@@ -62,7 +62,7 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(tmp_path):
                            ).fetchall() == [(1,)]
         audit = con.execute("select rows_deleted, raw_objects_rewritten from _erasures").fetchall()
     # Rows: Send + Bounce (SES; the log's copy of the same bounce was never a second fact) in the facts,
-    # 1 outcome row, 1 address-history row, 1 directory row = 5; objects: the SES object, the broken one
+    # 1 outcome row, 1 address-facts row, 1 directory row = 5; objects: the SES object, the broken one
     # and the bounce mail.
     assert audit == [(5, 3)]
     # The rewritten raw objects still rebuild everyone else's facts.

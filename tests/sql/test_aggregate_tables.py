@@ -1,6 +1,6 @@
 """The materialised aggregates stay exactly equal to the views that define them, through every kind of
-change a commit makes: fct_recipient_outcomes = int_recipient_outcomes, fct_address_history =
-int_address_history."""
+change a commit makes: fct_recipient_outcomes = int_recipient_outcomes, fct_address_facts =
+int_address_facts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.sql.test_rates_status import write_directory
 T0, T1 = "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:05.000Z"
 
 
-PAIRS = (("fct_recipient_outcomes", "int_recipient_outcomes"), ("fct_address_history", "int_address_history"))
+PAIRS = (("fct_recipient_outcomes", "int_recipient_outcomes"), ("fct_address_facts", "int_address_facts"))
 
 
 def assert_equal(db: Path) -> None:
@@ -68,3 +68,21 @@ def test_demo_aggregates_match_their_views(tmp_path):
     db = tmp_path / "demo.duckdb"
     build_demo(tmp_path / "out", db, sends=2000, portals=12, days=15, quiet=True)
     assert_equal(db)
+
+
+def test_a_database_from_before_an_aggregate_builds_it_at_the_next_refresh_even_with_nothing_new(tmp_path):
+    src, db = tmp_path / "ses", tmp_path / "d.duckdb"
+    ses.write_object(src, "1", [ses.send("m1", "a@a.example", T0, portal="p1"),
+                                ses.bounce("m1", "a@a.example", T0, T1, portal="p1")])
+    refresh(db, [LocalSource(src)], quiet=True)
+    # An older release had no address facts: the table is empty while the facts are not.
+    with store.writer(db) as con:
+        con.execute("delete from fct_address_facts")
+    summary = refresh(db, [LocalSource(src)], quiet=True)
+    assert summary.objects_new == 0 and summary.committed
+    assert_equal(db)
+    with store.reader(db) as con:
+        assert con.execute("select recipient, hard_bounces from fct_address_facts").fetchall() == [
+            ("a@a.example", 1)]
+    # Once built, a run with nothing new commits nothing.
+    assert not refresh(db, [LocalSource(src)], quiet=True).committed

@@ -1,7 +1,7 @@
 -- grain: one row per (portal_id, recipient address) seen in fct_recipient_events; portal_id null holds
 -- the unattributed mail. The per-address part of mart_address_facts, which needs every event of the
--- address: kept as a table (fct_address_history) refreshed at each commit for the addresses a load
--- touched. scope: a list of recipient addresses to compute, or null for all.
+-- address and its directory entry: kept as a table (fct_address_facts) refreshed at each commit for the
+-- addresses a load touched (all after a directory load). scope: a list of recipient addresses, or null.
 -- Counts are of messages (one per (message, recipient)), over the whole loaded history:
 --   sends, deliveries, complaints; hard_bounces by SES's rule (fct_recipient_outcomes.hard_bounced:
 --   Permanent except OnAccountSuppressionList, or a hard bounce from a bounce log); soft_bounces
@@ -14,7 +14,9 @@
 -- address's latest Delivery in this portal (a delivery resets the run; an out-of-office reply to a
 -- delivered message is not a failure). last_bounce_*: the latest bounce event of any kind;
 -- last_attempt_refused: the latest bounce SES attempted (not OnAccountSuppressionList) was a refusal.
--- message_batch_id: the upload batch of the address's latest tagged message.
+-- Directory: dir_users on portal_id + lower(email) (the newest account if the directory lists one
+-- twice): learner_name, user_id, user_status, user_created_at; upload_batch_id is the account's batch,
+-- else the batch of the address's latest tagged message.
 with outcomes as (
     select
         message_key,
@@ -153,6 +155,61 @@ addresses as (
     from address_messages as m
     left join bounce_summary as b
         on b.recipient = m.recipient and b.portal_id is not distinct from m.portal_id
+),
+
+users as (
+    select
+        portal_id,
+        lower(trim(email)) as email,
+        user_id,
+        name,
+        status,
+        upload_batch_id,
+        created_at,
+        row_number() over (
+            partition by portal_id, lower(trim(email))
+            order by created_at desc nulls last, user_id
+        ) as pick
+    from dir_users
+    where email is not null
+        and (scope is null or lower(trim(email)) in (select unnest(scope)))
+),
+
+final as (
+    select
+        a.portal_id,
+        a.recipient,
+        a.recipient_domain,
+        u.name as learner_name,
+        u.user_id,
+        u.status as user_status,
+        coalesce(u.upload_batch_id, a.message_batch_id) as upload_batch_id,
+        u.created_at as user_created_at,
+        a.sends,
+        a.deliveries,
+        a.bounces,
+        a.hard_bounces,
+        a.soft_bounces,
+        a.dead_bounces,
+        a.refusals,
+        a.consecutive_soft_bounces,
+        a.complaints,
+        coalesce(a.suppressed, false) as suppressed,
+        a.first_bounce_at,
+        a.last_bounce_at,
+        a.last_reason,
+        a.last_diagnostic,
+        a.last_bounce_type,
+        a.last_bounce_subtype,
+        a.last_bounce_class,
+        a.last_delivery_at,
+        a.first_refusal_at,
+        a.last_refusal_at,
+        a.first_seen_at,
+        a.last_seen_at,
+        a.last_attempt_refused
+    from addresses as a
+    left join users as u on u.portal_id = a.portal_id and u.email = a.recipient and u.pick = 1
 )
 
-select * from addresses
+select * from final
