@@ -116,7 +116,7 @@ def breakdown(con, dimension: str, portal_id: str | None = None, rollup: bool = 
 
 
 def portal_causes(con, portal_id: str, rollup: bool = False) -> pl.DataFrame:
-    return reads.run(con, "app_portal_causes", portal_id=portal_id, rollup=rollup)
+    return reads.run(con, "app_portal_causes", portals=reads.members(con, portal_id, rollup))
 
 
 def bounced(con, portal_id: str, rollup: bool = False, kind: str = "all",
@@ -168,7 +168,7 @@ def domain_typos(con, portal_id: str | None = None, rollup: bool = False) -> pl.
 
 
 def rejecting_domains(con, portal_id: str | None = None, rollup: bool = False) -> pl.DataFrame:
-    found = reads.run(con, "app_rejecting_domains", portal_id=portal_id, rollup=rollup)
+    found = reads.run(con, "app_rejecting_domains", portals=reads.members(con, portal_id, rollup))
     return found.with_columns(advice=pl.lit(ALLOW_LIST_ADVICE))
 
 

@@ -44,3 +44,11 @@ def run(con, name: str, tables: dict[str, pl.DataFrame] | None = None, **params)
     finally:
         for table in tables or {}:
             con.unregister(table)
+
+
+def members(con, portal_id: str | None, rollup: bool = False) -> list[str] | None:
+    """The portals a read about `portal_id` covers (None: the whole account), resolved before the read
+    so the list reaches its table scans as a constant they can filter on."""
+    if portal_id is None:
+        return None
+    return run(con, "portal_members", portal_id=portal_id, rollup=rollup)["members"].to_list()[0]

@@ -21,14 +21,15 @@ known as (
     group by o.recipient
 ),
 
+-- A hard-bounced message was sent, so the address facts' per-address counts add up to the domain's.
 domains as (
     select
-        o.recipient_domain,
-        count(*) as sent,
-        count(*) filter (where o.hard_bounced) as hard_bounced
-    from fct_recipient_outcomes as o
-    where o.sent and o.recipient_domain in (select domain from planned)
-    group by o.recipient_domain
+        f.recipient_domain,
+        cast(sum(f.sends) as bigint) as sent,
+        cast(sum(f.hard_bounces) as bigint) as hard_bounced
+    from fct_address_facts as f
+    where f.recipient_domain in (select domain from planned)
+    group by f.recipient_domain
 ),
 
 final as (

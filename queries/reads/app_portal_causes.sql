@@ -1,7 +1,7 @@
--- Likely causes of one portal's bounces (queries/scoped/mart_portal_causes_for.sql), with the portals below it when $rollup,
--- strongest evidence first.
+-- Likely causes of the bounces of the portals in $portals (a list, from reads.members: one portal or a
+-- roll-up; queries/scoped/mart_portal_causes_for.sql), strongest evidence first.
 select *
-from mart_portal_causes_for(portal_members(cast($portal_id as varchar), cast($rollup as boolean)))
+from mart_portal_causes_for(cast($portals as varchar[]))
 order by
     case cause
         when 'bad_upload_batch' then 0 when 'domain_rejecting_content' then 1 when 'typo_domain' then 2

@@ -1,6 +1,6 @@
--- Recipient domains refusing our mail for its content or by policy (queries/scoped/mart_portal_causes_for.sql, cause
--- domain_rejecting_content), per portal, for the account ($portal_id null) or one portal (with the
--- portals below it when $rollup): refusals, sends, refusal rate, an example diagnostic.
+-- Recipient domains refusing our mail for its content or by policy (cause domain_rejecting_content of
+-- queries/scoped/mart_portal_causes_for.sql), per portal, for the portals in $portals (from
+-- reads.members; null: the whole account): refusals, sends, refusal rate, an example diagnostic.
 select
     subject as domain,
     portal_id,
@@ -11,6 +11,6 @@ select
     example_detail as diagnostic,
     first_seen,
     last_seen
-from mart_portal_causes_for(portal_members(cast($portal_id as varchar), cast($rollup as boolean)))
+from mart_portal_causes_for(cast($portals as varchar[]))
 where cause = 'domain_rejecting_content'
 order by refusals desc, domain, portal_id

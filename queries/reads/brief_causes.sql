@@ -1,4 +1,5 @@
--- The likely causes of $portal_id's bounces with their evidence (queries/scoped/mart_portal_causes_for.sql), strongest first.
+-- The likely causes of the bounces of the portals in $portals (one portal, from reads.members) with
+-- their evidence (queries/scoped/mart_portal_causes_for.sql), strongest first.
 select
     cause,
     subject,
@@ -16,5 +17,5 @@ select
     batch_uploaded_at,
     first_seen,
     last_seen
-from mart_portal_causes_for(portal_members(cast($portal_id as varchar), false))
+from mart_portal_causes_for(cast($portals as varchar[]))
 order by cause, evidence desc, subject

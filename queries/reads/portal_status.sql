@@ -6,9 +6,9 @@
 with portals as (
     select portal_id, name, parent_portal_id, email_enabled from dir_portals
     union all
-    select distinct o.portal_id, null, null, true
-    from fct_recipient_outcomes as o
-    where o.portal_id is not null and o.portal_id not in (select portal_id from dir_portals)
+    select distinct f.portal_id, null, null, true
+    from fct_address_facts as f
+    where f.portal_id is not null and f.portal_id not in (select portal_id from dir_portals)
 ),
 
 levels as (
@@ -36,6 +36,26 @@ scopes as (
     select root_portal_id, portal_id, 'rollup' from int_portal_tree
 ),
 
+window_lengths as (
+    select distinct days from policy_windows
+),
+
+-- Each portal's counts for each window length, in one pass over the recent rows; roll-ups then
+-- add up their members' counts instead of reading the rows once per ancestor.
+portal_counts as (
+    select
+        r.portal_id,
+        d.days,
+        count(*) as sent,
+        count(*) filter (where r.hard_bounced) as hard_bounced,
+        count(*) filter (where r.soft_bounced) as soft_bounced,
+        count(*) filter (where r.complained) as complaints
+    from recent as r
+    inner join window_lengths as d
+        on r.sent_at > $as_of::timestamptz - to_microseconds(cast(d.days * 86400e6 as bigint))
+    group by r.portal_id, d.days
+),
+
 judged as (
     select
         s.scope,
@@ -44,15 +64,13 @@ judged as (
         l.min_sent,
         l.warning,
         l.cutoff,
-        count(r.portal_id) as sent,
-        count(r.portal_id) filter (where r.hard_bounced) as hard_bounced,
-        count(r.portal_id) filter (where r.soft_bounced) as soft_bounced,
-        count(r.portal_id) filter (where r.complained) as complaints
+        cast(coalesce(sum(c.sent), 0) as bigint) as sent,
+        cast(coalesce(sum(c.hard_bounced), 0) as bigint) as hard_bounced,
+        cast(coalesce(sum(c.soft_bounced), 0) as bigint) as soft_bounced,
+        cast(coalesce(sum(c.complaints), 0) as bigint) as complaints
     from levels as l
     inner join scopes as s on s.scope_id = l.portal_id
-    left join recent as r
-        on r.portal_id = s.portal_id
-        and r.sent_at > $as_of::timestamptz - to_microseconds(cast(l.days * 86400e6 as bigint))
+    left join portal_counts as c on c.portal_id = s.portal_id and c.days = l.days
     group by all
 ),
 

@@ -3,7 +3,7 @@
 select
     recipient as address,
     bool_or(suppressed) as suppressed,
-    count(*) filter (where sent) as sends
-from fct_recipient_outcomes
+    cast(sum(sends) as bigint) as sends
+from fct_address_facts
 where recipient in (select unnest(cast($addresses as varchar[])))
 group by recipient
