@@ -498,7 +498,7 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
             store.apply_views(con)
             count_facts = "select count(*) from fct_recipient_events"
             before = con.execute(count_facts).fetchall()[0][0]
-            store.run_script(con, "commit_load.sql", {"lo": lo, "hi": hi})
+            store.run_script(con, "commit_load.sql", {"lo": lo, "hi": hi, "load_id": stager.load_id})
             if with_directory:
                 store.run_script(con, "reattribute_directory.sql")
             # A directory reload can re-attribute any message; a database from before a table

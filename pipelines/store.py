@@ -102,7 +102,7 @@ def _statements(script: str) -> list[str]:
 def run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
     """Run each statement of a file under pipelines/sql, binding only the params it names."""
     for statement in _statements(sql_file(name)):
-        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", statement)}
         con.execute(statement, used or None)
 
 

@@ -14,6 +14,11 @@ where f.source_kind = 'log'
             and s.message_id = f.message_id and s.recipient = f.recipient
     );
 
+-- Scopes as constants (a variable is one at planning), so each filters inside the table scan.
+set variable unattributed_recipients = (
+    select coalesce(list(distinct recipient), []::varchar[]) from stg.staged_facts where portal_id is null
+);
+
 insert into fct_recipient_events by name
 with new_facts as (
     select * from stg.staged_facts
@@ -28,14 +33,6 @@ known as (
 fresh as (
     select * from new_facts as n
     where event_key not in (select event_key from known)
-        -- A bounce from a log that SES already reported for the same message counts once.
-        and not (
-            n.source_kind = 'log' and exists (
-                select 1 from fct_recipient_events as f
-                where f.event_type = 'Bounce' and f.source_kind <> 'log'
-                    and f.message_id = n.message_id and f.recipient = n.recipient
-            )
-        )
 ),
 
 -- SES notifications carry no tags: their message's Send event (new or loaded) knows the portal.
@@ -56,9 +53,10 @@ send_attribution as (
     group by message_id
 ),
 
--- Last resort: the learner directory, when the address belongs to exactly one portal.
+-- Last resort: the learner directory, when the address belongs to exactly one portal (looked up
+-- only for the addresses this load left without a portal).
 directory as (
-    select * from stg_directory_addresses
+    select * from stg_directory_addresses_for(getvariable('unattributed_recipients'))
 )
 
 select
@@ -114,3 +112,14 @@ from (
 where f.message_id = s.message_id
     and (f.attribution is null or f.attribution = 'directory')
     and f.sent_date between $lo and $hi;
+
+-- A bounce from a log that SES reported too (before or in this load) counts once, as SES's. Only
+-- this load's log rows are checked, against the SES bounces of their own messages.
+delete from fct_recipient_events as f
+where f.load_id = $load_id and f.source_kind = 'log'
+    and exists (
+        select 1 from fct_recipient_events as s
+        where s.message_id in (select message_id from stg.staged_facts where source_kind = 'log')
+            and s.event_type = 'Bounce' and s.source_kind <> 'log'
+            and s.message_id = f.message_id and s.recipient = f.recipient
+    );

@@ -158,21 +158,22 @@ addresses as (
 ),
 
 users as (
+    -- The directory loader stores emails lower-cased and trimmed: the scope filters the column itself.
     select
         portal_id,
-        lower(trim(email)) as email,
+        email,
         user_id,
         name,
         status,
         upload_batch_id,
         created_at,
         row_number() over (
-            partition by portal_id, lower(trim(email))
+            partition by portal_id, email
             order by created_at desc nulls last, user_id
         ) as pick
     from dir_users
     where email is not null
-        and (scope is null or lower(trim(email)) in (select unnest(scope)))
+        and (scope is null or email in (select unnest(scope)))
 ),
 
 final as (

@@ -106,6 +106,22 @@ def test_dsn_for_a_bounce_ses_also_reported_counts_once_either_order(tmp_path):
     assert q(db, "select count(*) from fct_recipient_events where event_type = 'Bounce'") == [(1,)]
 
 
+def test_dsn_and_ses_bounce_arriving_in_the_same_load_count_once_as_ses(tmp_path):
+    db = tmp_path / "d.duckdb"
+    ses_dir, log_dir = tmp_path / "ses", tmp_path / "logs"
+    log_dir.mkdir()
+    (log_dir / "1.eml").write_bytes(dsn_mail("bob@b.example", "m2"))
+    ses.write_object(ses_dir, "o", [
+        ses.send("m2", "bob@b.example", T0, portal="p7"),
+        ses.bounce("m2", "bob@b.example", T0, T1, portal="p7"),
+    ])
+    summary = refresh(db, [LocalSource(ses_dir), LocalSource(log_dir)], quiet=True)
+    bounce_kinds = "select source_kind from fct_recipient_events where event_type = 'Bounce'"
+    assert q(db, bounce_kinds) == [("ses_event",)]
+    # Facts: the Send and SES's bounce; the log's copy never becomes one.
+    assert summary.facts_new == 2
+
+
 def test_csv_bounce_log_with_its_own_column_names(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
