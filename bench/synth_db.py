@@ -43,7 +43,7 @@ RENAMES = {
     "_ingest_objects": {"object_key": ("~",)},
 }
 ORDER = {"fct_recipient_events": "sent_date, k", "fct_recipient_outcomes": "sent_date, k"}
-ONCE = ("raw_objects", "_loads", "_quarantine", "_directory_loads")
+ONCE = ("raw_objects", "_loads", "_quarantine", "_directory_loads", "_aggregate_definitions")
 
 
 def _select(con, table: str, factor: int) -> str:

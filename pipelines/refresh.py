@@ -13,6 +13,7 @@ Phases, and who can see what:
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -229,7 +230,7 @@ def _clear_stale_staging(folder: Path, prefix: str) -> None:
 
 
 def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
-    """Objects already loaded, the next load id, and whether facts exist without their aggregates."""
+    """Objects already loaded, the next load id, and whether the aggregates need a rebuild."""
     if not db_path.exists():
         return set(), 1, False
     with store.reader(db_path) as con:
@@ -240,15 +241,35 @@ def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
             "select source, object_key, etag from _ingest_objects"
         ).fetchall()
         last = con.execute("select coalesce(max(load_id), 0) from _loads").fetchall()[0][0]
-        missing = any(
-            name not in tables or con.execute(f"select count(*) = 0 from {name}").fetchall()[0][0]
-            for name in _AGGREGATES
-        ) and con.execute("select count(*) > 0 from fct_recipient_events").fetchall()[0][0]
-    return {(s, k, e or "") for s, k, e in rows}, last + 1, missing
+        stale = _aggregates_stale(con, tables) and con.execute(
+            "select count(*) > 0 from fct_recipient_events").fetchall()[0][0]
+    return {(s, k, e or "") for s, k, e in rows}, last + 1, stale
 
 
-# Tables kept equal to a view by refresh_aggregates.sql.
+# Tables kept equal to a view by refresh_aggregates.sql, and the files that define them.
 _AGGREGATES = ("fct_recipient_outcomes", "fct_address_facts")
+_AGGREGATE_DEFINITIONS = ("int_recipient_outcomes_for.sql", "int_address_facts_for.sql")
+
+
+def aggregate_definition_hash() -> str:
+    digest = hashlib.sha256()
+    for name in _AGGREGATE_DEFINITIONS:
+        digest.update((store.SCOPED_QUERIES_DIR / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _aggregates_stale(con, tables: set[str] | None = None) -> bool:
+    """An aggregate table is missing or empty (a database from before it existed), or was built by
+    another definition: then the next commit rebuilds them all rather than mixing two rules."""
+    if tables is None:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    if any(name not in tables for name in (*_AGGREGATES, "_aggregate_definitions")):
+        return True
+    if any(con.execute(f"select count(*) = 0 from {name}").fetchall()[0][0] for name in _AGGREGATES):
+        return True
+    built = con.execute(
+        "select max_by(definition_hash, built_at) from _aggregate_definitions").fetchall()[0][0]
+    return built != aggregate_definition_hash()
 
 
 class Stager:
@@ -501,11 +522,14 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
             store.run_script(con, "commit_load.sql", {"lo": lo, "hi": hi, "load_id": stager.load_id})
             if with_directory:
                 store.run_script(con, "reattribute_directory.sql")
-            # A directory reload can re-attribute any message; a database from before a table
-            # existed has it empty: both rebuild the aggregates whole, otherwise only what was touched.
-            empty = any(con.execute(f"select count(*) = 0 from {name}").fetchall()[0][0]
-                        for name in _AGGREGATES)
-            store.run_script(con, "refresh_aggregates.sql", {"everything": with_directory or empty})
+            # A directory reload can re-attribute any message, and stale aggregates were built by
+            # another rule: both rebuild them whole, otherwise only what the load touched.
+            everything = with_directory or _aggregates_stale(con)
+            store.run_script(con, "refresh_aggregates.sql", {"everything": everything})
+            if everything:
+                con.execute("delete from _aggregate_definitions")
+                con.execute("insert into _aggregate_definitions values (?, now())",
+                            [aggregate_definition_hash()])
             summary.facts_new = con.execute(count_facts).fetchall()[0][0] - before
             summary.records_duplicate = fact_rows - summary.facts_new
             alerts = record_transitions(con, stager.load_id, policy)

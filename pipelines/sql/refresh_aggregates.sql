@@ -6,6 +6,29 @@ set variable touched_messages = case when not $everything then (
     select coalesce(list(distinct coalesce(message_id, event_key)), []::varchar[]) from stg.staged_facts
 ) end;
 
+-- SES stamps every event of a message with its send time, so when the load holds only SES facts the
+-- touched messages' SES events all lie within the load's send dates. A bounce mail's date is the
+-- mail's own: a load holding one is not narrowed.
+set variable touched_sent_dates = (
+    select case when bool_and(source_kind <> 'log' and sent_date is not null)
+        then {'first_sent': min(sent_date), 'last_sent': max(sent_date)} end
+    from stg.staged_facts
+);
+
+set variable touched_scope = case when getvariable('touched_messages') is not null then {
+    'keys': getvariable('touched_messages'),
+    'first_sent': getvariable('touched_sent_dates').first_sent,
+    'last_sent': getvariable('touched_sent_dates').last_sent
+} end;
+
+-- Touched messages that also have bounce-mail facts: their outcome may be dated by the mail.
+set variable touched_mail_messages = (
+    select coalesce(list(distinct coalesce(message_id, event_key)), []::varchar[])
+    from fct_recipient_events
+    where source_kind = 'log'
+        and coalesce(message_id, event_key) in (select unnest(getvariable('touched_messages')))
+);
+
 -- A re-attributed message moves its address between portals: every portal's row of it changes.
 set variable touched_recipients = case when not $everything then (
     select coalesce(list(distinct recipient), []::varchar[]) from stg.staged_facts
@@ -13,11 +36,20 @@ set variable touched_recipients = case when not $everything then (
 
 -- fct_recipient_outcomes: the (message, recipient) rows of every message the load touched.
 delete from fct_recipient_outcomes
-where getvariable('touched_messages') is null
-    or message_key in (select unnest(getvariable('touched_messages')));
+where getvariable('touched_messages') is null;
+
+delete from fct_recipient_outcomes
+where message_key in (select unnest(getvariable('touched_messages')))
+    and (
+        getvariable('touched_scope').first_sent is null
+        or sent_date between getvariable('touched_scope').first_sent and getvariable('touched_scope').last_sent
+    );
+
+delete from fct_recipient_outcomes
+where message_key in (select unnest(getvariable('touched_mail_messages')));
 
 insert into fct_recipient_outcomes by name
-select * from int_recipient_outcomes_for(getvariable('touched_messages'));
+select * from int_recipient_outcomes_for(getvariable('touched_scope'));
 
 -- fct_address_facts: every portal's row of every address the load touched.
 delete from fct_address_facts

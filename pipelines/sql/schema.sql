@@ -149,7 +149,22 @@ create table if not exists fct_recipient_outcomes (
     clicked boolean,
     address_hard boolean,
     bounce_reason varchar,
-    bounced_at timestamptz
+    bounced_at timestamptz,
+    first_event_at timestamptz,
+    last_event_at timestamptz,
+    last_delivery_at timestamptz,
+    first_bounce_at timestamptz,
+    last_bounce_at timestamptz,
+    latest_bounce struct(
+        bounce_at timestamptz, reason varchar, diagnostic varchar, bounce_type varchar,
+        bounce_subtype varchar, bounce_class varchar
+    ),
+    latest_attempted_bounce struct(
+        bounce_at timestamptz, reason varchar, diagnostic varchar, not_attempted boolean, refused boolean
+    ),
+    refused boolean,
+    first_refusal_at timestamptz,
+    last_refusal_at timestamptz
 );
 
 -- int_address_facts kept as a table: one row per (portal_id, recipient), refreshed at each commit for
@@ -187,6 +202,30 @@ create table if not exists fct_address_facts (
     first_seen_at timestamptz,
     last_seen_at timestamptz,
     last_attempt_refused boolean
+);
+
+-- Columns the outcomes gained after their first release (rebuilt by the definition check below).
+alter table fct_recipient_outcomes add column if not exists first_event_at timestamptz;
+alter table fct_recipient_outcomes add column if not exists last_event_at timestamptz;
+alter table fct_recipient_outcomes add column if not exists last_delivery_at timestamptz;
+alter table fct_recipient_outcomes add column if not exists first_bounce_at timestamptz;
+alter table fct_recipient_outcomes add column if not exists last_bounce_at timestamptz;
+alter table fct_recipient_outcomes add column if not exists latest_bounce struct(
+    bounce_at timestamptz, reason varchar, diagnostic varchar, bounce_type varchar, bounce_subtype varchar,
+    bounce_class varchar
+);
+alter table fct_recipient_outcomes add column if not exists latest_attempted_bounce struct(
+    bounce_at timestamptz, reason varchar, diagnostic varchar, not_attempted boolean, refused boolean
+);
+alter table fct_recipient_outcomes add column if not exists refused boolean;
+alter table fct_recipient_outcomes add column if not exists first_refusal_at timestamptz;
+alter table fct_recipient_outcomes add column if not exists last_refusal_at timestamptz;
+
+-- The definition (a hash of queries/scoped/) the aggregate tables were last built with: a refresh
+-- rebuilds them whole when it differs, so a changed rule never mixes with rows built by the old one.
+create table if not exists _aggregate_definitions (
+    definition_hash varchar not null,
+    built_at timestamptz not null
 );
 
 -- Directory snapshot from the LMS, replaced whole on each directory load.

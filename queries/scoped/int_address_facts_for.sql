@@ -18,143 +18,68 @@
 -- twice): learner_name, user_id, user_status, user_created_at; upload_batch_id is the account's batch,
 -- else the batch of the address's latest tagged message.
 with outcomes as (
+    -- Every count comes from the per-message outcomes, which also carry what the address needs from
+    -- its events: a refresh of a few addresses reads only their outcome rows.
     select
-        message_key,
-        recipient,
-        recipient_domain,
-        portal_id,
-        upload_batch_id,
-        sent_at,
-        sent,
-        delivered,
-        hard_bounced,
-        soft_bounced,
-        complained,
-        suppressed,
-        address_hard,
-        bounce_reason,
-        bounced_at
+        *,
+        max(last_delivery_at) over (partition by portal_id, recipient) as address_last_delivery_at
     from fct_recipient_outcomes
     where scope is null or recipient in (select unnest(scope))
 ),
 
--- Per address from its events (the loader gives every event of a message the message's portal).
-address_events as (
+address_messages as (
     select
         portal_id,
         recipient,
-        min(coalesce(event_at, sent_at)) as first_seen_at,
-        max(coalesce(event_at, sent_at)) as last_seen_at,
-        max(case when event_type = 'Delivery' then event_at end) as last_delivery_at
-    from fct_recipient_events
-    where scope is null or recipient in (select unnest(scope))
-    group by portal_id, recipient
-),
-
-address_messages as (
-    select
-        o.portal_id,
-        o.recipient,
-        any_value(o.recipient_domain) as recipient_domain,
-        count(*) filter (where o.sent) as sends,
-        count(*) filter (where o.delivered) as deliveries,
-        count(*) filter (where o.hard_bounced) as hard_bounces,
-        count(*) filter (where o.soft_bounced) as soft_bounces,
-        count(*) filter (where o.bounced_at is not null) as bounces,
+        any_value(recipient_domain) as recipient_domain,
+        count(*) filter (where sent) as sends,
+        count(*) filter (where delivered) as deliveries,
+        count(*) filter (where hard_bounced) as hard_bounces,
+        count(*) filter (where soft_bounced) as soft_bounces,
+        count(*) filter (where bounced_at is not null) as bounces,
         -- Dead: classified hard for the address; an SES hard bounce loaded before classification
         -- (no reason) counts too, a suppression-list bounce does not.
         count(*) filter (
-            where o.address_hard or (o.hard_bounced and o.bounce_reason is null and not o.suppressed)
+            where address_hard or (hard_bounced and bounce_reason is null and not suppressed)
         ) as dead_bounces,
         count(*) filter (
-            where o.soft_bounced and not o.delivered
-                and (a.last_delivery_at is null or o.bounced_at > a.last_delivery_at)
+            where soft_bounced and not delivered
+                and (address_last_delivery_at is null or bounced_at > address_last_delivery_at)
         ) as consecutive_soft_bounces,
-        count(*) filter (where o.complained) as complaints,
-        bool_or(o.suppressed) as suppressed,
-        arg_max(o.upload_batch_id, o.sent_at) filter (where o.upload_batch_id is not null)
-            as message_batch_id,
-        min(a.first_seen_at) as first_seen_at,
-        max(a.last_seen_at) as last_seen_at,
-        max(a.last_delivery_at) as last_delivery_at
-    from outcomes as o
-    left join address_events as a
-        on a.recipient = o.recipient and a.portal_id is not distinct from o.portal_id
-    group by o.portal_id, o.recipient
-),
-
-bounces as (
-    select
-        portal_id,
-        recipient,
-        coalesce(message_id, event_key) as message_key,
-        coalesce(event_at, sent_at) as event_at,
-        bounce_type,
-        bounce_subtype,
-        bounce_class,
-        reason,
-        diagnostic,
-        coalesce(bounce_subtype, '') = 'OnAccountSuppressionList' as not_attempted,
-        coalesce(
-            reason in ('contenterror', 'policyviolation', 'spamdetected', 'blocked', 'filtered',
-                       'securityerror', 'virusdetected')
-            or bounce_subtype in ('ContentRejected', 'AttachmentRejected'),
-            false
-        ) as is_refusal
-    from fct_recipient_events
-    where event_type = 'Bounce' and (scope is null or recipient in (select unnest(scope)))
-),
-
-bounce_order as (
-    select
-        *,
-        row_number() over (
-            partition by portal_id, recipient
-            order by event_at desc, reason, diagnostic
-        ) as latest,
-        row_number() over (
-            partition by portal_id, recipient
-            order by case when not_attempted then 1 else 0 end, event_at desc, reason, diagnostic
-        ) as latest_attempted
-    from bounces
-),
-
-bounce_summary as (
-    select
-        portal_id,
-        recipient,
-        min(event_at) as first_bounce_at,
-        max(event_at) as last_bounce_at,
-        max(case when latest = 1 then reason end) as last_reason,
-        max(case when latest = 1 then diagnostic end) as last_diagnostic,
-        max(case when latest = 1 then bounce_type end) as last_bounce_type,
-        max(case when latest = 1 then bounce_subtype end) as last_bounce_subtype,
-        max(case when latest = 1 then bounce_class end) as last_bounce_class,
-        bool_or(latest_attempted = 1 and not not_attempted and is_refusal) as last_attempt_refused,
-        count(distinct case when is_refusal then message_key end) as refusals,
-        min(case when is_refusal then event_at end) as first_refusal_at,
-        max(case when is_refusal then event_at end) as last_refusal_at
-    from bounce_order
+        count(*) filter (where complained) as complaints,
+        bool_or(suppressed) as suppressed,
+        arg_max(upload_batch_id, sent_at) filter (where upload_batch_id is not null) as message_batch_id,
+        min(first_event_at) as first_seen_at,
+        max(last_event_at) as last_seen_at,
+        max(last_delivery_at) as last_delivery_at,
+        -- A refusal counts once per message.
+        count(*) filter (where refused) as refusals,
+        min(first_bounce_at) as first_bounce_at,
+        max(last_bounce_at) as last_bounce_at,
+        first(latest_bounce order by latest_bounce.bounce_at desc, latest_bounce.reason, latest_bounce.diagnostic)
+            filter (where latest_bounce is not null) as latest,
+        first(
+            latest_attempted_bounce
+            order by latest_attempted_bounce.not_attempted, latest_attempted_bounce.bounce_at desc,
+                latest_attempted_bounce.reason, latest_attempted_bounce.diagnostic
+        ) filter (where latest_attempted_bounce is not null) as latest_attempted,
+        min(first_refusal_at) as first_refusal_at,
+        max(last_refusal_at) as last_refusal_at
+    from outcomes
     group by portal_id, recipient
 ),
 
 addresses as (
     select
-        m.*,
-        coalesce(b.refusals, 0) as refusals,
-        b.first_bounce_at,
-        b.last_bounce_at,
-        b.last_reason,
-        b.last_diagnostic,
-        b.last_bounce_type,
-        b.last_bounce_subtype,
-        b.last_bounce_class,
-        coalesce(b.last_attempt_refused, false) as last_attempt_refused,
-        b.first_refusal_at,
-        b.last_refusal_at
-    from address_messages as m
-    left join bounce_summary as b
-        on b.recipient = m.recipient and b.portal_id is not distinct from m.portal_id
+        * exclude (latest, latest_attempted),
+        latest.reason as last_reason,
+        latest.diagnostic as last_diagnostic,
+        latest.bounce_type as last_bounce_type,
+        latest.bounce_subtype as last_bounce_subtype,
+        latest.bounce_class as last_bounce_class,
+        coalesce(not latest_attempted.not_attempted and latest_attempted.refused, false)
+            as last_attempt_refused
+    from address_messages
 ),
 
 users as (

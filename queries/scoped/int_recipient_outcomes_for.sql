@@ -3,14 +3,55 @@
 -- (SES never tried it); the global list's Suppressed counts. A hard bounce from a bounce log
 -- counts too (SES never reported it, or it would have replaced the log's). Rates are attributed
 -- to the time of sending; mail to SES's mailbox simulator is marked so every rate can leave it out.
--- scope: a list of message keys (coalesce(message_id, event_key)) to compute, or null for all.
+-- Per message and recipient it also keeps what the address facts need from the events (first and last
+-- event, last delivery, first/last/latest bounce, refusals), so they never read the events again.
+-- scope: null for every message, or struct(keys varchar[], first_sent date, last_sent date): the
+-- messages whose key (coalesce(message_id, event_key)) is in keys. When first_sent is set, the caller
+-- vouches that the messages' SES events were all sent between first_sent and last_sent: SES stamps
+-- every event of a message with its send time, so only those days' rows (and bounce-mail rows, whose
+-- dates come from the mail) are read, instead of every row's key.
 with events as (
     select
         *,
         coalesce(message_id, event_key) as message_key
     from fct_recipient_events
-    -- The scope filters the scan itself, so refreshing a few messages reads only their events.
-    where scope is null or coalesce(message_id, event_key) in (select unnest(scope))
+    where scope is null
+    union all
+    select
+        *,
+        coalesce(message_id, event_key) as message_key
+    from fct_recipient_events
+    where coalesce(message_id, event_key) in (select unnest(struct_extract(scope, 'keys')))
+        and (
+            struct_extract(scope, 'first_sent') is null
+            or sent_date between struct_extract(scope, 'first_sent') and struct_extract(scope, 'last_sent')
+        )
+    union all
+    select
+        *,
+        coalesce(message_id, event_key) as message_key
+    from fct_recipient_events
+    where struct_extract(scope, 'first_sent') is not null
+        and source_kind = 'log'
+        and not coalesce(
+            sent_date between struct_extract(scope, 'first_sent') and struct_extract(scope, 'last_sent'), false
+        )
+        and coalesce(message_id, event_key) in (select unnest(struct_extract(scope, 'keys')))
+),
+
+marked as (
+    select
+        *,
+        coalesce(event_at, sent_at) as seen_at,
+        coalesce(bounce_subtype, '') = 'OnAccountSuppressionList' as not_attempted,
+        -- A refusal of the content or the sender, not a dead address.
+        coalesce(
+            reason in ('contenterror', 'policyviolation', 'spamdetected', 'blocked', 'filtered',
+                       'securityerror', 'virusdetected')
+            or bounce_subtype in ('ContentRejected', 'AttachmentRejected'),
+            false
+        ) as is_refusal
+    from events
 ),
 
 flags as (
@@ -50,8 +91,28 @@ flags as (
             as on_account_suppressed,
         bool_or(event_type = 'Bounce' and bounce_class = 'hard') as address_hard,
         arg_max(reason, case when event_type = 'Bounce' then event_at end) as bounce_reason,
-        max(case when event_type = 'Bounce' then event_at end) as bounced_at
-    from events
+        max(case when event_type = 'Bounce' then event_at end) as bounced_at,
+        min(seen_at) as first_event_at,
+        max(seen_at) as last_event_at,
+        max(event_at) filter (where event_type = 'Delivery') as last_delivery_at,
+        min(seen_at) filter (where event_type = 'Bounce') as first_bounce_at,
+        max(seen_at) filter (where event_type = 'Bounce') as last_bounce_at,
+        -- The message's latest bounce, and latest bounce SES attempted, in the order the address
+        -- facts pick an address's latest from: the latest of the messages' latest is the address's.
+        first(
+            {'bounce_at': seen_at, 'reason': reason, 'diagnostic': diagnostic, 'bounce_type': bounce_type,
+             'bounce_subtype': bounce_subtype, 'bounce_class': bounce_class}
+            order by seen_at desc, reason, diagnostic
+        ) filter (where event_type = 'Bounce') as latest_bounce,
+        first(
+            {'bounce_at': seen_at, 'reason': reason, 'diagnostic': diagnostic, 'not_attempted': not_attempted,
+             'refused': is_refusal}
+            order by not_attempted, seen_at desc, reason, diagnostic
+        ) filter (where event_type = 'Bounce') as latest_attempted_bounce,
+        coalesce(bool_or(is_refusal) filter (where event_type = 'Bounce'), false) as refused,
+        min(seen_at) filter (where event_type = 'Bounce' and is_refusal) as first_refusal_at,
+        max(seen_at) filter (where event_type = 'Bounce' and is_refusal) as last_refusal_at
+    from marked
     group by message_key, recipient
 ),
 
@@ -83,7 +144,17 @@ final as (
         clicked,
         address_hard,
         bounce_reason,
-        bounced_at
+        bounced_at,
+        first_event_at,
+        last_event_at,
+        last_delivery_at,
+        first_bounce_at,
+        last_bounce_at,
+        latest_bounce,
+        latest_attempted_bounce,
+        refused,
+        first_refusal_at,
+        last_refusal_at
     from flags
 )
 

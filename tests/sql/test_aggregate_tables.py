@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines import refresh as refresh_mod
 from pipelines import store
 from pipelines.refresh import refresh
 from pipelines.sources import LocalSource
@@ -86,3 +87,19 @@ def test_a_database_from_before_an_aggregate_builds_it_at_the_next_refresh_even_
             ("a@a.example", 1)]
     # Once built, a run with nothing new commits nothing.
     assert not refresh(db, [LocalSource(src)], quiet=True).committed
+
+
+def test_aggregates_built_by_another_definition_are_rebuilt_whole(tmp_path):
+    src, db = tmp_path / "ses", tmp_path / "d.duckdb"
+    ses.write_object(src, "1", [ses.send("m1", "a@a.example", T0, portal="p1")])
+    refresh(db, [LocalSource(src)], quiet=True)
+    # Rows left by an older rule: a wrong count, and the definition they were built with.
+    with store.writer(db) as con:
+        con.execute("update fct_address_facts set sends = 99")
+        con.execute("update _aggregate_definitions set definition_hash = 'older rule'")
+    assert refresh(db, [LocalSource(src)], quiet=True).committed
+    assert_equal(db)
+    with store.reader(db) as con:
+        assert con.execute("select sends from fct_address_facts").fetchall() == [(1,)]
+        assert con.execute("select definition_hash from _aggregate_definitions").fetchall() == [
+            (refresh_mod.aggregate_definition_hash(),)]

@@ -19,10 +19,9 @@ def test_every_view_binds_on_an_empty_database():
     assert names == [p.stem for p in files if p.stem not in scoped]
     for name in names:
         assert con.execute(f"select count(*) from {name}").fetchone() == (0,)
-    # Each scoped macro binds for every key and for none.
-    for name in scoped:
-        assert con.execute(f"select count(*) from {name}(null)").fetchone() == (0,)
-        assert con.execute(f"select count(*) from {name}(['x'])").fetchone() == (0,)
+    # Each scoped macro is bound through its view (with the scope meaning "all"); the scoped runs are
+    # checked against the views in tests/sql/test_aggregate_tables.py.
+    assert all(name.removesuffix("_for") in names for name in scoped)
 
 
 def test_live_views_bind_without_the_staging_tables():
