@@ -9,10 +9,12 @@ seen half-done (DuckDB transactions are atomic on disk).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -63,28 +65,52 @@ def view_files(staging: bool = False) -> list[Path]:
 
 
 def apply_views(con: duckdb.DuckDBPyConnection, layers: tuple[str, ...] = LAYERS,
-                staging: bool = False, materialize: bool = False) -> list[str]:
+                staging: bool = False, materialize: bool = False, temp: bool = False) -> list[str]:
     """Create or replace every view of the given layers; returns the view names in order.
 
     `staging=True` applies queries/staging/ instead: the views over one load's raw records.
     `materialize=True` creates tables instead of views (the staging database reads each once
     per use otherwise, and each read parses every JSON record again).
+    `temp=True` creates them in the connection only (a reader of a file whose stored views are
+    from another version of this code); otherwise the file records which definitions it holds.
     """
     names = []
+    scope = "temp " if temp else ""
     if not staging:
         for statement in _statements(sql_file("macros.sql")):
-            con.execute(statement)
+            con.execute(statement.replace("create or replace macro", f"create or replace {scope}macro", 1))
     for path in view_files(staging):
         if path.stem.split("_", 1)[0] not in layers:
             continue
         body = path.read_text(encoding="utf-8").strip().rstrip(";")
         if path.parent == SCOPED_QUERIES_DIR:
-            con.execute(f"create or replace macro {path.stem}(scope) as table\n{body}")
+            con.execute(f"create or replace {scope}macro {path.stem}(scope) as table\n{body}")
             continue
         kind = "table" if materialize else "view"
-        con.execute(f"create or replace {kind} {path.stem} as\n{body}")
+        con.execute(f"create or replace {scope}{kind} {path.stem} as\n{body}")
         names.append(path.stem)
+    if not (staging or temp or materialize) and layers == LAYERS:
+        con.execute("delete from _view_definitions")
+        con.execute("insert into _view_definitions values (?, now())", [definitions_hash()])
     return names
+
+
+@cache
+def definitions_hash() -> str:
+    """Identifies this code's views and macros; stored with them in the file."""
+    digest = hashlib.sha256(sql_file("macros.sql").encode())
+    for path in view_files():
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _views_current(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        stored = con.execute(
+            "select max_by(definition_hash, applied_at) from _view_definitions").fetchall()[0][0]
+    except duckdb.CatalogException:  # a file from before the table existed
+        return False
+    return stored == definitions_hash()
 
 
 def create_schema(con: duckdb.DuckDBPyConnection, staging: bool = False) -> None:
@@ -173,6 +199,10 @@ def reader(path: Path, wait_seconds: float = 30.0) -> Iterator[duckdb.DuckDBPyCo
     con = _retry_open(open_attached, wait_seconds, "read")
     try:
         configure(con)
+        # Views are stored in the file by the last refresh: after an upgrade, until the next
+        # refresh, this code's own versions are laid over them for this connection only.
+        if not _views_current(con):
+            apply_views(con, temp=True)
         yield con
     finally:
         con.close()

@@ -228,6 +228,13 @@ create table if not exists _aggregate_definitions (
     built_at timestamptz not null
 );
 
+-- The views and macros the file holds (a hash of their definitions, pipelines/store.py): a reader whose
+-- code defines them differently lays its own over them until the next refresh stores them.
+create table if not exists _view_definitions (
+    definition_hash varchar not null,
+    applied_at timestamptz not null
+);
+
 -- Directory snapshot from the LMS, replaced whole on each directory load.
 create table if not exists dir_portals (
     portal_id varchar primary key,

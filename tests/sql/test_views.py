@@ -71,3 +71,21 @@ def test_every_read_binds_on_an_empty_database(tmp_path):
         params = {p: SAMPLE_PARAMS[p] for p in re.findall(r"\$([a-z_]+)", sql)}
         tables = {"policy_windows": load_policy().windows_frame()} if "policy_windows" in sql else None
         reads.read(db, path.stem, tables=tables, **params)
+
+
+def test_a_reader_of_a_file_with_another_versions_views_uses_its_own(tmp_path):
+    db = tmp_path / "old.duckdb"
+    with store.writer(db) as con:
+        store.create_schema(con)
+        store.apply_views(con)
+        con.execute("insert into fct_address_facts (portal_id, recipient, sends) "
+                    "values ('p1', 'a@b.example', 3)")
+        # What an older release might have stored: a view this code defines differently.
+        con.execute("create or replace view mart_address_facts as select 'stale' as recipient")
+        con.execute("update _view_definitions set definition_hash = 'older release'")
+    with store.reader(db) as con:
+        rows = con.execute("select recipient, sends from mart_address_facts").fetchall()
+        assert rows == [("a@b.example", 3)]
+    # The file itself is untouched: the next refresh stores the current views.
+    with store.writer(db) as con:
+        assert con.execute("select recipient from mart_address_facts").fetchall() == [("stale",)]
