@@ -179,3 +179,21 @@ def test_presend_page_with_pasted_addresses_shows_the_flags(portal_db, monkeypat
     assert at.metric[2].value == "47.5%"
     assert at.error or at.warning
 
+
+
+def test_sql_in_the_presend_box_is_an_invalid_address_and_changes_nothing(portal_db, monkeypatch):
+    monkeypatch.setenv("BOUNCEDESK_DB", str(portal_db))
+    before = reads.read(portal_db, "freshness")["events"][0]
+    hostile = ["x' or 1=1 --@acme.org", "a@b.org'); drop table fct_recipient_events; --", "%@%",
+               "dead@acme.org"]
+    at = run_page("pages/presend.py", portal="p1")
+    at.text_area(key="presend_text").input("\n".join(hostile)).run()
+    assert not at.exception
+    shown = at.dataframe[1].value
+    flags = dict(zip(shown["input"], shown["flags"].fillna(""), strict=True))
+    # The box splits on spaces and commas: each piece is judged as an address (a quote, parenthesis,
+    # % or = makes it invalid), and the real address keeps its own flag: the text was data, never SQL.
+    assert flags.pop("dead@acme.org") == "known_hard_bounce"
+    sql_pieces = {k: v for k, v in flags.items() if set(k) & set("'();%=")}
+    assert len(sql_pieces) >= 4 and set(sql_pieces.values()) == {"invalid_syntax"}
+    assert reads.read(portal_db, "freshness")["events"][0] == before
