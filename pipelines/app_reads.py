@@ -49,10 +49,11 @@ def _daily(con, portal_id: str | None, rollup: bool, as_of: datetime | None,
            window_days: int) -> pl.DataFrame:
     if as_of is None:
         return reads.run(con, "daily_rates", since=date(1970, 1, 1), until=date(1970, 1, 1),
-                         portal_id=portal_id, rollup=rollup).clear()
+                         portals=None).clear()
     until = as_of.date()
     since = (as_of - timedelta(days=window_days)).date()
-    return reads.run(con, "daily_rates", since=since, until=until, portal_id=portal_id, rollup=rollup)
+    return reads.run(con, "daily_rates", since=since, until=until,
+                     portals=reads.members(con, portal_id, rollup))
 
 
 def portals_by_status(con) -> pl.DataFrame:

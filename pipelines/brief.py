@@ -89,9 +89,9 @@ def restore_brief(con, portal_id: str, policy: Policy | None = None) -> Brief:
         (pl.col("scope") == "alone") & (pl.col("portal_id") == portal_id))
     as_of = metrics.default_as_of(con)
     until = (as_of or datetime(1970, 1, 1)).date()
-    daily = reads.run(con, "daily_rates", since=until - timedelta(days=90), until=until,
-                      portal_id=portal_id, rollup=False)
-    causes = reads.run(con, "brief_causes", portals=reads.members(con, portal_id))
+    members = reads.members(con, portal_id)
+    daily = reads.run(con, "daily_rates", since=until - timedelta(days=90), until=until, portals=members)
+    causes = reads.run(con, "brief_causes", portals=members)
     breakdown = reads.run(con, "brief_breakdown", portal_id=portal_id)
     try:
         addresses = export.bounced_addresses(con, [portal_id], policy=policy)

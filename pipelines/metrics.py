@@ -27,7 +27,7 @@ def rates(con, dimension: str, as_of: datetime | None = None, window_days: int =
     if as_of is None:  # nothing loaded: an empty frame of the right shape
         as_of, window_days = datetime(1970, 1, 1), 0
     return reads.run(con, "rates", dimension=dimension, as_of=as_of, window_days=window_days,
-                     portal_id=portal_id, rollup=rollup)
+                     portals=reads.members(con, portal_id, rollup))
 
 
 def portal_status(con, policy: Policy | None = None, as_of: datetime | None = None,

@@ -1,16 +1,13 @@
 -- Per UTC day of sending from $since to $until: sends, hard bounces, complaints and rates, for the
--- account ($portal_id null) or one portal (with its sub-portals when $rollup).
+-- account ($portals null) or the portals in $portals (from reads.members: a portal, or a roll-up).
 with scoped as (
     select o.*
     from fct_recipient_outcomes as o
     where not o.is_simulator
         and o.sent_date between $since::date and $until::date
         and (
-            $portal_id is null
-            or ($rollup and o.portal_id in (
-                select portal_id from int_portal_tree where root_portal_id = $portal_id
-            ))
-            or (not $rollup and o.portal_id = $portal_id)
+            cast($portals as varchar[]) is null
+            or list_contains(cast($portals as varchar[]), o.portal_id)
         )
 ),
 

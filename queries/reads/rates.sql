@@ -1,6 +1,7 @@
 -- Rates over the window ($as_of - $window_days days, $as_of], by one $dimension:
 -- account | portal | rollup (a portal with all its sub-portals) | domain | batch | message_type | reason,
--- over the whole account, or only $portal_id's mail (and its sub-portals' when $rollup).
+-- over the whole account ($portals null), or only the mail of the portals in $portals (from
+-- reads.members: a portal, or a portal with its sub-portals).
 -- Only hard bounces make the bounce rate (SES's rule); rates are attributed to the time of sending;
 -- SES mailbox-simulator mail is left out, as SES leaves it out.
 with window_rows as (
@@ -10,12 +11,8 @@ with window_rows as (
         and sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
         and sent_at <= $as_of::timestamptz
         and (
-            cast($portal_id as varchar) is null
-            or portal_id = cast($portal_id as varchar)
-            or (cast($rollup as boolean) and portal_id in (
-                select t.portal_id from int_portal_tree as t
-                where t.root_portal_id = cast($portal_id as varchar)
-            ))
+            cast($portals as varchar[]) is null
+            or list_contains(cast($portals as varchar[]), portal_id)
         )
 ),
 
