@@ -5,7 +5,10 @@
 -- Only hard bounces make the bounce rate (SES's rule); rates are attributed to the time of sending;
 -- SES mailbox-simulator mail is left out, as SES leaves it out.
 with window_rows as (
-    select *
+    -- Only the columns counted: the outcomes also carry wide per-message bounce details.
+    select
+        portal_id, recipient, recipient_domain, upload_batch_id, message_type, bounce_reason,
+        sent, delivered, hard_bounced, soft_bounced, complained, rejected, suppressed
     from fct_recipient_outcomes
     where not is_simulator
         and sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
@@ -48,7 +51,8 @@ counted as (
         count(*) filter (where sent and complained) as complaints,
         count(*) filter (where rejected) as rejects,
         count(*) filter (where suppressed) as suppressed,
-        count(distinct recipient) filter (where sent and hard_bounced) as hard_bounced_addresses
+        -- Not a FILTER clause: DuckDB's filtered distinct count costs ten times the rest of the grouping.
+        count(distinct case when sent and hard_bounced then recipient end) as hard_bounced_addresses
     from keyed
     group by key
 ),
