@@ -97,22 +97,32 @@ flags as (
         max(event_at) filter (where event_type = 'Delivery') as last_delivery_at,
         min(seen_at) filter (where event_type = 'Bounce') as first_bounce_at,
         max(seen_at) filter (where event_type = 'Bounce') as last_bounce_at,
-        -- The message's latest bounce, and latest bounce SES attempted, in the order the address
-        -- facts pick an address's latest from: the latest of the messages' latest is the address's.
-        first(
-            {'bounce_at': seen_at, 'reason': reason, 'diagnostic': diagnostic, 'bounce_type': bounce_type,
-             'bounce_subtype': bounce_subtype, 'bounce_class': bounce_class}
-            order by seen_at desc, reason, diagnostic
-        ) filter (where event_type = 'Bounce') as latest_bounce,
-        first(
-            {'bounce_at': seen_at, 'reason': reason, 'diagnostic': diagnostic, 'not_attempted': not_attempted,
-             'refused': is_refusal}
-            order by not_attempted, seen_at desc, reason, diagnostic
-        ) filter (where event_type = 'Bounce') as latest_attempted_bounce,
         coalesce(bool_or(is_refusal) filter (where event_type = 'Bounce'), false) as refused,
         min(seen_at) filter (where event_type = 'Bounce' and is_refusal) as first_refusal_at,
         max(seen_at) filter (where event_type = 'Bounce' and is_refusal) as last_refusal_at
     from marked
+    group by message_key, recipient
+),
+
+-- The message's latest bounce, and latest bounce SES attempted, in the order the address facts
+-- pick an address's latest from: the latest of the messages' latest is the address's. Apart from
+-- the flags, so the ordered aggregates sort only the bounce rows.
+bounce_picks as (
+    select
+        message_key,
+        recipient,
+        first(
+            {'bounce_at': seen_at, 'reason': reason, 'diagnostic': diagnostic, 'bounce_type': bounce_type,
+             'bounce_subtype': bounce_subtype, 'bounce_class': bounce_class}
+            order by seen_at desc, reason, diagnostic
+        ) as latest_bounce,
+        first(
+            {'bounce_at': seen_at, 'reason': reason, 'diagnostic': diagnostic, 'not_attempted': not_attempted,
+             'refused': is_refusal}
+            order by not_attempted, seen_at desc, reason, diagnostic
+        ) as latest_attempted_bounce
+    from marked
+    where event_type = 'Bounce'
     group by message_key, recipient
 ),
 
@@ -150,12 +160,13 @@ final as (
         last_delivery_at,
         first_bounce_at,
         last_bounce_at,
-        latest_bounce,
-        latest_attempted_bounce,
+        b.latest_bounce,
+        b.latest_attempted_bounce,
         refused,
         first_refusal_at,
         last_refusal_at
     from flags
+    left join bounce_picks as b using (message_key, recipient)
 )
 
 select * from final
