@@ -21,7 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def state(db: Path) -> list[tuple]:
-    """Counts by event type and portal, plus the manifest size: what a half load would disturb."""
+    """Counts by event type and portal, the manifest and raw sizes, and the aggregate tables' totals:
+    what a half load would disturb."""
     with store.reader(db) as con:
         facts = con.execute(
             "select event_type, coalesce(portal_id, '-'), count(*) from fct_recipient_events "
@@ -29,7 +30,12 @@ def state(db: Path) -> list[tuple]:
         ).fetchall()
         objects = con.execute("select count(*) from _ingest_objects").fetchall()
         raw = con.execute("select count(*) from raw_objects").fetchall()
-    return facts + objects + raw
+        aggregates = con.execute(
+            "select (select count(*) from fct_recipient_outcomes where sent), "
+            "(select count(*) from fct_recipient_outcomes where hard_bounced), "
+            "(select sum(sends) from fct_address_facts), (select sum(bounces) from fct_address_facts)"
+        ).fetchall()
+    return facts + objects + raw + aggregates
 
 
 def cli(*args: str) -> subprocess.Popen:
