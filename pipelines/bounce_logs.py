@@ -69,8 +69,13 @@ def kind_of(data: bytes) -> str:
         return "ses"
     if head.startswith(b"From ") and b"\n" in head:
         return "mail"
-    first = head.split(b"\n", 1)[0].lower()
-    if first.startswith(_MAIL_HEADERS) and _HEADER_LINE.match(head):
+    lines = head.split(b"\n", 2)
+    first = lines[0].lower()
+    # A header block: a known header, then another header or a folded continuation. One header-like
+    # line glued to JSON (`return-path:{"eventType"...`) is junk before SES records, not a mail.
+    second = lines[1] if len(lines) > 1 else b""
+    continues = second[:1] in (b" ", b"\t") or bool(_HEADER_LINE.match(second))
+    if first.startswith(_MAIL_HEADERS) and _HEADER_LINE.match(head) and continues:
         return "mail"
     # A CSV bounce log starts with a header naming an email column; anything else goes to the SES
     # path, which quarantines junk record by record instead of losing the JSON after it.

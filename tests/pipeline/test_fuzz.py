@@ -99,3 +99,16 @@ def test_a_gzip_bomb_is_refused_not_inflated(tmp_path):
     with store.reader(db) as con:
         assert con.execute("select reason from _quarantine").fetchall()[0][0].startswith("unreadable object")
         assert con.execute("select message_id from fct_recipient_events").fetchall() == [("ok",)]
+
+
+def test_a_header_word_glued_to_a_record_is_junk_before_the_record_not_a_mail(tmp_path):
+    # Found by the fuzz test above on a clean clone: the object read as a mail and its record was lost.
+    src = tmp_path / "ses"
+    src.mkdir()
+    good = json.dumps(ses.send("good-1", "u1@a.example", T0)).encode()
+    (src / "object").write_bytes(b"return-path:" + good)
+    db = tmp_path / "d.duckdb"
+    refresh(db, [LocalSource(src)], quiet=True)
+    with store.reader(db) as con:
+        assert con.execute("select message_id from fct_recipient_events").fetchall() == [("good-1",)]
+        assert con.execute("select count(*) from _quarantine").fetchall() == [(1,)]
