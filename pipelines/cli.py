@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipelines import config as config_mod
 from pipelines.policy import load_policy
+from pipelines.store import DatabaseOutdated
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was published by the unfinished step", file=sys.stderr)
         return EXIT_FAILED
+    except DatabaseOutdated as exc:
+        return _fail(str(exc))
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE
 

@@ -233,7 +233,7 @@ def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
     """Objects already loaded, the next load id, and whether the aggregates need a rebuild."""
     if not db_path.exists():
         return set(), 1, False
-    with store.reader(db_path) as con:
+    with store.reader(db_path, views=False) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         if "_ingest_objects" not in tables:
             return set(), 1, False

@@ -42,6 +42,10 @@ class DatabaseMissing(FileNotFoundError):
     """No database file yet: nothing has been loaded."""
 
 
+class DatabaseOutdated(RuntimeError):
+    """The file's tables are from an older release than this code reads; one refresh upgrades them."""
+
+
 def sql_file(name: str) -> str:
     return (SQL_DIR / name).read_text(encoding="utf-8")
 
@@ -177,7 +181,7 @@ def writer(path: Path, wait_seconds: float = 120.0) -> Iterator[duckdb.DuckDBPyC
 
 
 @contextmanager
-def reader(path: Path, wait_seconds: float = 30.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def reader(path: Path, wait_seconds: float = 30.0, views: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """Short-lived read-only view of the database, waiting out a refresh's commit.
 
     An in-memory database that ATTACHes the file: `connect(path, read_only=True)` would hand back
@@ -201,8 +205,15 @@ def reader(path: Path, wait_seconds: float = 30.0) -> Iterator[duckdb.DuckDBPyCo
         configure(con)
         # Views are stored in the file by the last refresh: after an upgrade, until the next
         # refresh, this code's own versions are laid over them for this connection only.
-        if not _views_current(con):
-            apply_views(con, temp=True)
+        # `views=False`: the refresh reads only its own tables, and must upgrade an old file.
+        if views and not _views_current(con):
+            try:
+                apply_views(con, temp=True)
+            except duckdb.Error as exc:
+                raise DatabaseOutdated(
+                    f"{path} was built by an older bouncedesk: run `python -m pipelines refresh` once "
+                    "to bring it up to date (nothing is lost; no new data is needed)"
+                ) from exc
         yield con
     finally:
         con.close()

@@ -101,4 +101,6 @@ def guarded(fn, *args, **kwargs):
         st.warning("A refresh is committing new data right now. Reload the page in a few seconds.")
     except store.DatabaseMissing:
         st.info("No database yet: run `python -m pipelines demo` or `python -m pipelines refresh`.")
+    except store.DatabaseOutdated as exc:
+        st.warning(str(exc))
     st.stop()
