@@ -213,11 +213,12 @@ batch_rows as (
     group by o.portal_id, o.upload_batch_id, o.recipient
 ),
 
--- Deliveries anywhere in the account, of the addresses that hard-bounced here.
+-- Deliveries anywhere in the account, of the addresses that hard-bounced here: from the outcomes
+-- (SES delivers a message to a recipient once), a tenth of the events to read.
 deliveries as (
-    select recipient, event_at
-    from fct_recipient_events
-    where event_type = 'Delivery'
+    select recipient, last_delivery_at as event_at
+    from fct_recipient_outcomes
+    where delivered
         and recipient in (select recipient from outcomes where sent and hard_bounced)
 ),
 
