@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,16 +111,20 @@ print(len(rows))
 
 def run_child(args: list[str]) -> tuple[float, float, str]:
     """Seconds, peak RSS (MB) and stdout of one child process."""
-    started = time.monotonic()
-    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.monotonic() - started
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    # Output goes to files, not pipes: a child printing more than a pipe holds (a refresh's alert
+    # lines) would block on it while this process waits for it to exit.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        proc = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise SystemExit(f"{args[:4]} failed ({proc.returncode}): {err[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, out.strip()
+        raise SystemExit(f"{args[:4]} failed ({proc.returncode}): {stderr[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024, stdout.strip()
 
 
 def generate(sends: int, end: datetime) -> Path:
