@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="status policy for the alerts (default: pipelines/policy_default.toml)")
     r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a running refresh to finish (default: exit at once)")
+    r.add_argument("--memory-limit", metavar="SIZE",
+                   help="DuckDB's working memory, e.g. 1GB or 512MB; past it, it spills to disk "
+                        "(default: the config's memory_limit, else 1GB)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     st = sub.add_parser(
@@ -123,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     rb.add_argument("--db", metavar="PATH", help="database file")
+    rb.add_argument("--memory-limit", metavar="SIZE", default="1GB",
+                    help="DuckDB's working memory, e.g. 1GB; past it, it spills to disk (default 1GB)")
     rb.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     d = sub.add_parser(
@@ -219,6 +224,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
                          EXIT_USAGE)
         sources = [open_source(s) for s in specs]
         policy = load_policy(args.policy) if args.policy else None
+        memory_limit = config_mod.memory_size(args.memory_limit or cfg.memory_limit)
     except ValueError as exc:
         return _fail(str(exc), EXIT_USAGE)
     db = config_mod.resolve_db_path(args.db)
@@ -226,6 +232,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         summary = refresh(
             db, sources, Path(directory) if directory else None, cfg.attribution,
             cfg.max_object_bytes, wait_seconds=args.wait, quiet=args.quiet, policy=policy,
+            memory_limit=memory_limit,
         )
     except RefreshLocked as exc:
         return _fail(str(exc), EXIT_LOCKED)
@@ -265,7 +272,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
     db = config_mod.resolve_db_path(args.db)
     try:
-        summary = rebuild(db, quiet=args.quiet)
+        summary = rebuild(db, quiet=args.quiet, memory_limit=config_mod.memory_size(args.memory_limit))
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except FileNotFoundError as exc:
         return _fail(f"{exc}; nothing to rebuild", EXIT_USAGE)
     except RefreshLocked as exc:

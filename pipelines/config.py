@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,8 @@ class RefreshConfig:
     attribution: Attribution = Attribution()
     # A gzip object that inflates past this is treated as hostile (a zip bomb), not loaded.
     max_object_bytes: int = 2 * 1024**3
+    # DuckDB's working memory in a refresh (its default is 80% of the machine); past it, disk.
+    memory_limit: str = "1GB"
 
 
 def load_config(path: str | os.PathLike) -> RefreshConfig:
@@ -79,7 +82,7 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
             return p
         return str((base / p).resolve())
 
-    unknown = set(data) - {"sources", "directory", "attribution", "max_object_bytes"}
+    unknown = set(data) - {"sources", "directory", "attribution", "max_object_bytes", "memory_limit"}
     if unknown:
         raise ValueError(f"config file {path}: unknown keys {sorted(unknown)}")
     attribution = Attribution(**data.get("attribution", {}))
@@ -88,4 +91,15 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
         directory=local(data["directory"]) if data.get("directory") else None,
         attribution=attribution,
         max_object_bytes=int(data.get("max_object_bytes", RefreshConfig.max_object_bytes)),
+        memory_limit=memory_size(str(data.get("memory_limit", RefreshConfig.memory_limit))),
     )
+
+
+_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
+
+
+def memory_size(text: str) -> str:
+    """A memory size DuckDB accepts (`1GB`, `512MiB`), checked here so a typo is a usage error."""
+    if not _SIZE.fullmatch(text):
+        raise ValueError(f"memory limit {text!r} is not a size like 1GB or 512MB")
+    return text.strip()

@@ -108,15 +108,16 @@ def refresh(
     wait_seconds: float = 0.0,
     quiet: bool = False,
     policy: Policy | None = None,
+    memory_limit: str | None = None,
 ) -> RefreshSummary:
     with refresh_lock(db_path, wait_seconds):
         return _refresh_locked(db_path, sources, directory, attribution or Attribution(),
-                               max_object_bytes, quiet, policy)
+                               max_object_bytes, quiet, policy, memory_limit)
 
 
 def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None,
                     attribution: Attribution, max_object_bytes: int, quiet: bool,
-                    policy: Policy | None = None) -> RefreshSummary:
+                    policy: Policy | None = None, memory_limit: str | None = None) -> RefreshSummary:
     started = time.monotonic()
     summary = RefreshSummary()
     known, next_load_id, aggregates_missing = _manifest(db_path)
@@ -137,7 +138,7 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
     staging_dir.mkdir(parents=True, exist_ok=True)
     try:
         progress = Progress(len(listed), quiet=quiet)
-        stager = Stager(staging_dir, next_load_id, max_object_bytes, attribution)
+        stager = Stager(staging_dir, next_load_id, max_object_bytes, attribution, memory_limit)
         if directory is not None:
             stager.stage_directory(directory)
         # A database from before an aggregate table existed builds it now, even with nothing new.
@@ -161,7 +162,8 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
         summary.records_quarantined = staged["quarantined"]
         summary.directory_loaded = directory is not None
         commit_started = time.monotonic()
-        _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started, policy)
+        _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started, policy,
+                memory_limit)
         summary.commit_seconds = time.monotonic() - commit_started
         summary.committed = True
     finally:
@@ -171,7 +173,7 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
     return summary
 
 
-def rebuild(db_path: Path, quiet: bool = False) -> RefreshSummary:
+def rebuild(db_path: Path, quiet: bool = False, memory_limit: str | None = None) -> RefreshSummary:
     """Rebuild every fact from the raw objects the database holds, into a new file swapped in whole.
 
     For a changed view or parsing rule. The directory snapshot is carried over; the refresh lock
@@ -192,7 +194,7 @@ def rebuild(db_path: Path, quiet: bool = False) -> RefreshSummary:
                 con.execute(f"insert into {table} select * from old.{table}")
             con.execute("detach old")
         summary = _refresh_locked(new, [RawObjectsSource(db_path)], None, Attribution(),
-                                  2 * 1024**3, quiet)
+                                  2 * 1024**3, quiet, memory_limit=memory_limit)
         with store.writer(new) as con:
             # Status history belongs to the database, not to the parse: carry it over.
             con.execute("attach ? as old (read_only)", [str(db_path)])
@@ -276,7 +278,7 @@ class Stager:
     """Builds one load in a private DuckDB file: staged records, quarantine, facts, manifest."""
 
     def __init__(self, folder: Path, load_id: int, max_object_bytes: int,
-                 attribution: Attribution) -> None:
+                 attribution: Attribution, memory_limit: str | None = None) -> None:
         self.folder = folder
         self.attribution = attribution
         self.log_bounces: list[bounce_logs.LogBounce] = []
@@ -290,7 +292,7 @@ class Stager:
         self.raw: list[dict] = []  # objects as received, flushed to raw_objects in batches
         self._raw_bytes = 0
         self.con = duckdb.connect(str(self.db_path))
-        store.configure(self.con)
+        store.configure(self.con, memory_limit)
         store.create_schema(self.con, staging=True)
 
     def close(self) -> None:
@@ -333,7 +335,7 @@ class Stager:
         path.write_bytes(plain)
         self.files.append({
             "filename": str(path), "source": ref.source, "object_key": ref.key,
-            "received_date": _received_date(ref.key), "manifest": manifest,
+            "received_date": _received_date(ref.key), "manifest": manifest, "bytes": len(plain),
         })
 
     def _flush_raw(self) -> None:
@@ -360,7 +362,8 @@ class Stager:
                         "received_date": pl.Date},
             )
             con.execute("insert into staged_files select * from files")
-            self._read_fast([f["filename"] for f in self.files])
+            for batch in _batches(self.files, _PARSE_BATCH_BYTES):
+                self._read_fast([f["filename"] for f in batch])
         if self.fallback_rows:
             self._stage_fallback()
         if self.rejects:
@@ -505,11 +508,12 @@ class Stager:
 
 
 def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: int,
-            seconds_so_far: float, policy: Policy | None = None) -> None:
+            seconds_so_far: float, policy: Policy | None = None,
+            memory_limit: str | None = None) -> None:
     """Copy the staged load into the live database in one transaction; fills the summary's counts."""
     lo, hi = stager.date_range
     with_directory = summary.directory_loaded
-    with store.writer(db_path) as con:
+    with store.writer(db_path, memory_limit=memory_limit) as con:
         store.create_schema(con)
         con.execute("begin transaction")
         try:
@@ -559,6 +563,24 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
             con.execute("rollback")
             raise
         con.execute("detach stg")
+
+
+# Objects are parsed a few hundred MB at a time: one statement's working set (the records of
+# every object in it, numbered per object) stays bounded however large the load.
+_PARSE_BATCH_BYTES = 512 * 1024**2
+
+
+def _batches(files: list[dict], limit: int) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    size = 0
+    for file in files:
+        if batch and size + file["bytes"] > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(file)
+        size += file["bytes"]
+    if batch:
+        yield batch
 
 
 def _received_date(key: str) -> date | None:

@@ -136,7 +136,7 @@ def run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = 
         con.execute(statement, used or None)
 
 
-def configure(con: duckdb.DuckDBPyConnection) -> None:
+def configure(con: duckdb.DuckDBPyConnection, memory_limit: str | None = None) -> None:
     # Dates are UTC everywhere: rates are attributed to the UTC day of sending.
     con.execute("set TimeZone = 'UTC'")
     # Progress is ours to report (on stderr); DuckDB's bar would land on stdout.
@@ -148,6 +148,10 @@ def configure(con: duckdb.DuckDBPyConnection) -> None:
     # Nothing may be downloaded at run time.
     con.execute("set autoinstall_known_extensions = false")
     con.execute("set autoload_known_extensions = true")
+    if memory_limit:
+        # Past it DuckDB spills sorts, joins and aggregates to disk beside the database instead
+        # of growing: a refresh shares its machine with the app and the scheduler.
+        con.execute("set memory_limit = ?", [memory_limit])
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -172,12 +176,13 @@ def _retry_open(open_fn, wait_seconds: float, what: str):
 
 
 @contextmanager
-def writer(path: Path, wait_seconds: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(path: Path, wait_seconds: float = 120.0,
+           memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Read-write connection; waits while readers hold the file. Checkpoints and closes after."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _retry_open(lambda: duckdb.connect(str(path)), wait_seconds, "refresh")
     try:
-        configure(con)
+        configure(con, memory_limit)
         yield con
         con.execute("checkpoint")
     finally:

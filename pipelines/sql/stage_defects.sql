@@ -14,7 +14,7 @@ select
     s.record_index,
     r.byte_offset,
     s.defect,
-    left(r.payload::varchar, 200)
+    r.excerpt
 from stg_ses_records as s
 inner join staged_records as r using (source, object_key, record_index)
 where s.defect is not null;

@@ -1,13 +1,12 @@
 -- Staging: JSON read from new objects (the `staged_json` view of this batch) -> SES records (SNS
--- envelopes unwrapped), each with the reason to quarantine it if it has one. Runs in the private
--- staging database, never in the live one. Each document is parsed once here (the envelope keys),
--- and an SNS Message once more.
+-- envelopes unwrapped), each parsed once into the `ses_record` struct the views in
+-- queries/staging/ read, with the reason to quarantine it if it has one. Runs in the private
+-- staging database, never in the live one. An SNS Message is parsed once more.
 insert into staged_records
-with shaped as (
+with parsed as (
     select
         *,
-        from_json(j, '{"Type": "VARCHAR", "Message": "VARCHAR", "eventType": "VARCHAR",
-                       "notificationType": "VARCHAR"}') as h
+        ses_record(j) as outer_record
     from staged_json
 ),
 
@@ -15,20 +14,20 @@ enveloped as (
     select
         *,
         case
-            when h."Type" is not null and h.Message is not null then 'sns'
-            when h.eventType is not null then 'event'
-            when h.notificationType is not null then 'notification'
+            when outer_record."Type" is not null and outer_record.Message is not null then 'sns'
+            when outer_record.eventType is not null then 'event'
+            when outer_record.notificationType is not null then 'notification'
         end as envelope
-    from shaped
+    from parsed
 ),
 
 unwrapped as (
     select
         *,
         case
-            when envelope = 'sns' and json_valid(h.Message) then h.Message::json
-            when envelope in ('event', 'notification') then j
-        end as payload
+            when envelope = 'sns' then ses_record(try_cast(outer_record.Message as json))
+            else outer_record
+        end as r
     from enveloped
 )
 
@@ -40,18 +39,21 @@ select
     byte_offset,
     received_date,
     envelope,
-    payload,
+    r,
     case
         when envelope is null and json_type(j) <> 'OBJECT'
             then 'record is a JSON ' || lower(json_type(j)) || ', not an object'
         when envelope is null then 'unknown record shape: no eventType, notificationType or SNS Message'
-        when envelope = 'sns' and h."Type" <> 'Notification'
-            then 'SNS ' || left(h."Type", 60) || ' message, not an SES notification'
-        when payload is null then 'SNS Message is not JSON'
+        when envelope = 'sns' and outer_record."Type" <> 'Notification'
+            then 'SNS ' || left(outer_record."Type", 60) || ' message, not an SES notification'
+        when envelope = 'sns' and not json_valid(outer_record.Message) then 'SNS Message is not JSON'
         when envelope = 'sns' and (
-            json_type(payload) <> 'OBJECT'
-            or coalesce(payload ->> 'eventType', payload ->> 'notificationType') is null
+            json_type(outer_record.Message::json) <> 'OBJECT'
+            or coalesce(r.eventType, r.notificationType) is null
         ) then 'SNS Message holds no SES record'
     end as problem,
-    case when envelope is null or envelope = 'sns' then left(j::varchar, 200) end as excerpt
+    -- What a quarantined record shows: the SES record's own text, or the envelope's when that is
+    -- what is wrong.
+    left(case when problem is null and envelope = 'sns' then outer_record.Message else j::varchar end, 200)
+        as excerpt
 from unwrapped;

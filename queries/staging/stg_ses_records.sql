@@ -1,40 +1,12 @@
 -- grain: one row per SES record (event publishing or notification) in raw_ses_records.
 -- Pulls the fields every later layer needs out of the JSON payload and names what is wrong with
--- a record (`defect`), so the loader can quarantine it instead of guessing. The payload is parsed
--- once, into a struct; SES may add fields at any time and they are ignored here.
+-- a record (`defect`), so the loader can quarantine it instead of guessing. The record arrives
+-- parsed (`r`, the `ses_record` struct of pipelines/sql/staging_schema.sql).
 -- Portal, upload batch and message type come from the message tags, else from a header (the
 -- configured one, else X-SES-MESSAGE-TAGS); which tag and header is configuration, set by the
 -- loader as session variables (portal_tag, portal_header, batch_tag, ...).
 with source as (
     select * from raw_ses_records
-),
-
-parsed as (
-    select
-        load_id,
-        source,
-        object_key,
-        record_index,
-        envelope,
-        from_json(payload, '{
-            "eventType": "VARCHAR", "notificationType": "VARCHAR",
-            "mail": {"messageId": "VARCHAR", "timestamp": "VARCHAR", "tags": "MAP(VARCHAR, VARCHAR[])",
-                     "headers": [{"name": "VARCHAR", "value": "VARCHAR"}], "destination": "JSON"},
-            "bounce": {"bounceType": "VARCHAR", "bounceSubType": "VARCHAR", "timestamp": "VARCHAR",
-                       "feedbackId": "VARCHAR", "reportingMTA": "VARCHAR", "bouncedRecipients": "JSON"},
-            "complaint": {"timestamp": "VARCHAR", "feedbackId": "VARCHAR", "complaintFeedbackType": "VARCHAR",
-                          "complaintSubType": "VARCHAR", "complainedRecipients": "JSON"},
-            "delivery": {"timestamp": "VARCHAR", "reportingMTA": "VARCHAR", "smtpResponse": "VARCHAR",
-                         "recipients": "JSON"},
-            "deliveryDelay": {"timestamp": "VARCHAR", "delayType": "VARCHAR", "reportingMTA": "VARCHAR",
-                              "delayedRecipients": "JSON"},
-            "open": {"timestamp": "VARCHAR"},
-            "click": {"timestamp": "VARCHAR"},
-            "subscription": {"timestamp": "VARCHAR"},
-            "reject": {"reason": "VARCHAR"},
-            "failure": {"errorMessage": "VARCHAR"}
-        }') as r
-    from source
 ),
 
 typed as (
@@ -51,7 +23,7 @@ typed as (
         nullif(trim(r.mail.tags[getvariable('batch_tag')][1]), '') as tag_batch,
         nullif(trim(r.mail.tags[getvariable('type_tag')][1]), '') as tag_type,
         r
-    from parsed
+    from source
 ),
 
 headed as (

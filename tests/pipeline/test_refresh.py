@@ -354,3 +354,43 @@ def test_a_listing_that_fails_midway_commits_nothing(tmp_path, src):
     with pytest.raises(ConnectionError):
         refresh(db, [LocalSource(src), S3Source("s3://bucket/p", client=Flaky())], quiet=True)
     assert q(db, counts_now) == before
+
+
+def test_a_load_parsed_in_several_batches_numbers_each_objects_records_from_zero(tmp_path, src, monkeypatch):
+    # A 1-byte batch limit parses every object in its own statement, as a large load does.
+    monkeypatch.setattr(refresh_mod, "_PARSE_BATCH_BYTES", 1)
+    teleport = {**ses.send("m9", "zed@z.example", T0), "eventType": "Teleport"}
+    ses.write_object(src, HOUR + "s-1-c", [
+        ses.send("m5", "eve@e.example", T0),
+        ses.sns_envelope(ses.send("m6", "fay@f.example", T0)),
+        ses.sns_envelope(teleport),
+    ])
+    db = tmp_path / "d.duckdb"
+    summary = run(db, src)
+    # Hand count: the fixture's 8 facts, plus m5 and the SNS-wrapped m6 (one Send each).
+    assert summary.facts_new == 10 and summary.records_quarantined == 1
+    assert counts(db) == {"Send": 6, "Delivery": 3, "Bounce": 1}
+    # The third record of the third object; what it shows is the SES record, not its envelope.
+    [(key, index, reason, excerpt)] = q(
+        db, "select object_key, record_index, reason, excerpt from _quarantine")
+    assert (key, index, reason) == (HOUR + "s-1-c", 2, "unknown event type: Teleport")
+    assert excerpt.startswith('{"eventType": "Teleport"')
+
+
+def test_the_memory_limit_reaches_every_connection_the_refresh_writes_with(tmp_path, src, monkeypatch):
+    seen: list[str | None] = []
+    configure = store.configure
+
+    def spy(con, memory_limit=None):
+        seen.append(memory_limit)
+        configure(con, memory_limit)
+
+    monkeypatch.setattr(store, "configure", spy)
+    db = tmp_path / "d.duckdb"
+    # Far below what the load would take unbounded: DuckDB must work within it, not fail.
+    summary = run(db, src, memory_limit="64MB")
+    assert summary.facts_new == 8
+    # The staging connection and the commit's writer; readers of the manifest take no limit.
+    assert seen.count("64MB") == 2
+    with store.writer(db, memory_limit="64MB") as con:
+        assert con.execute("select current_setting('memory_limit')").fetchall()[0][0] == "61.0 MiB"

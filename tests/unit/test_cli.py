@@ -92,3 +92,20 @@ def test_classify_prints_one_record_per_recipient_and_changes_no_database(tmp_pa
 def test_classify_of_a_missing_file_is_a_usage_error(capsys):
     assert cli.main(["classify", "no/such.eml"]) == cli.EXIT_USAGE
     assert "no such file" in capsys.readouterr().err
+
+
+def test_a_memory_limit_that_is_not_a_size_is_a_usage_error(capsys, tmp_path):
+    code = cli.main(["refresh", "--source", str(tmp_path), "--db", str(tmp_path / "d.duckdb"),
+                     "--memory-limit", "lots"])
+    assert code == cli.EXIT_USAGE
+    assert "memory limit 'lots' is not a size like 1GB" in capsys.readouterr().err
+    assert not (tmp_path / "d.duckdb").exists()
+
+
+def test_config_file_sets_the_refresh_memory_limit(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('memory_limit = "512MB"\n')
+    assert load_config(cfg).memory_limit == "512MB"
+    cfg.write_text('memory_limit = "half"\n')
+    with pytest.raises(ValueError, match="not a size"):
+        load_config(cfg)
