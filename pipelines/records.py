@@ -49,12 +49,19 @@ def is_gzip(data: bytes) -> bool:
 
 def decompress(data: bytes, limit: int) -> bytes:
     """Inflate gzip (by magic bytes, any number of members) up to `limit` bytes; plain data passes."""
+    return inflate(data, limit)[0]
+
+
+def inflate(data: bytes, limit: int) -> tuple[bytes, bool]:
+    """`decompress`, and whether `data` is gzip members and nothing else (no NUL padding), which
+    any gzip reader can take as it is."""
     if not is_gzip(data):
         if len(data) > limit:
             raise ObjectTooLarge(f"object is {len(data)} bytes, over the {limit}-byte limit")
-        return data
+        return data, False
     out = bytearray()
     rest = data
+    padded = False
     while rest[:2] == GZIP_MAGIC:
         inflater = zlib.decompressobj(wbits=31)
         chunk = inflater.decompress(rest, limit - len(out) + 1)
@@ -65,10 +72,12 @@ def decompress(data: bytes, limit: int) -> bytes:
             if inflater.unconsumed_tail:
                 raise ObjectTooLarge(f"gzip object inflates past the {limit}-byte limit")
             raise ValueError("truncated gzip stream")
-        rest = inflater.unused_data.lstrip(b"\x00")
+        rest = inflater.unused_data
+        padded = padded or rest[:1] == b"\x00"
+        rest = rest.lstrip(b"\x00")
     if rest.strip():
         raise ValueError("trailing bytes after gzip stream")
-    return bytes(out)
+    return bytes(out), not padded and not rest
 
 
 def split_records(data: bytes) -> tuple[list[Record], list[Rejected]]:

@@ -20,7 +20,9 @@ import shutil
 import sys
 import time
 import zlib
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -136,6 +138,7 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
     staging_dir = db_path.parent / ".staging" / f"{db_path.name}-load-{next_load_id}-{os.getpid()}"
     _clear_stale_staging(db_path.parent / ".staging", f"{db_path.name}-load-")
     staging_dir.mkdir(parents=True, exist_ok=True)
+    stager = None
     try:
         progress = Progress(len(listed), quiet=quiet)
         stager = Stager(staging_dir, next_load_id, max_object_bytes, attribution, memory_limit)
@@ -143,7 +146,6 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
             stager.stage_directory(directory)
         # A database from before an aggregate table existed builds it now, even with nothing new.
         if not listed and directory is None and not aggregates_missing:
-            stager.close()
             _acknowledge(redelivered)
             summary.seconds = time.monotonic() - started
             summary.notes.append("nothing new")
@@ -167,6 +169,8 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
         summary.commit_seconds = time.monotonic() - commit_started
         summary.committed = True
     finally:
+        if stager is not None:
+            stager.close()
         shutil.rmtree(staging_dir, ignore_errors=True)
     _acknowledge(listed + redelivered)
     summary.seconds = time.monotonic() - started
@@ -291,11 +295,15 @@ class Stager:
         self.fallback_rows: list[dict] = []  # records split by Python from objects DuckDB refused
         self.raw: list[dict] = []  # objects as received, flushed to raw_objects in batches
         self._raw_bytes = 0
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._pending: deque[tuple[ObjectRef, dict, bytes, Future]] = deque()
         self.con = duckdb.connect(str(self.db_path))
         store.configure(self.con, memory_limit)
         store.create_schema(self.con, staging=True)
 
     def close(self) -> None:
+        """Idempotent; a failed refresh waits here for objects still inflating into the folder."""
+        self._pool.shutdown(cancel_futures=True)
         self.con.close()
 
     def stage_directory(self, folder: Path) -> None:
@@ -314,13 +322,21 @@ class Stager:
         self._raw_bytes += len(data)
         if self._raw_bytes > 64 * 1024**2:
             self._flush_raw()
+        # Inflating and writing release the GIL: the next objects are read while these run.
+        path = self.folder / f"{len(self.objects):06d}.json"
+        job = self._pool.submit(_inflate, data, self.max_object_bytes, path)
+        self._pending.append((ref, manifest, data[:80], job))
+        while len(self._pending) > _INFLATE_AHEAD:
+            self._finish_oldest()
+
+    def _finish_oldest(self) -> None:
+        ref, manifest, head, job = self._pending.popleft()
         try:
-            plain = records_mod.decompress(data, self.max_object_bytes)
+            kind, plain, path = job.result()
         except (records_mod.ObjectTooLarge, ValueError, zlib.error, EOFError) as exc:
             manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-            self.rejects.append(self._object_reject(ref, f"unreadable object: {exc}", data))
+            self.rejects.append(self._object_reject(ref, f"unreadable object: {exc}", head))
             return
-        kind = bounce_logs.kind_of(plain)
         if kind != "ses":
             read = bounce_logs.mail_bounces if kind == "mail" else bounce_logs.csv_bounces
             rows, rejects = read(ref.source, ref.key, plain, self.attribution) if kind == "mail" \
@@ -331,11 +347,9 @@ class Stager:
                 "record_index": r.record_index, "byte_offset": None, "reason": r.reason, "excerpt": r.excerpt,
             } for r in rejects)
             return
-        path = self.folder / f"{len(self.files):06d}.json"
-        path.write_bytes(plain)
         self.files.append({
             "filename": str(path), "source": ref.source, "object_key": ref.key,
-            "received_date": _received_date(ref.key), "manifest": manifest, "bytes": len(plain),
+            "received_date": _received_date(ref.key), "manifest": manifest, "bytes": plain,
         })
 
     def _flush_raw(self) -> None:
@@ -351,6 +365,9 @@ class Stager:
         }
 
     def build(self) -> dict[str, int]:
+        while self._pending:
+            self._finish_oldest()
+        self._pool.shutdown()
         con = self.con
         if self.raw:
             self._flush_raw()
@@ -459,7 +476,7 @@ class Stager:
             )) | {"load_id": self.load_id, "reason": "JSON refused by the parser"})
 
     def _read_careful(self, file: dict) -> None:
-        data = Path(file["filename"]).read_bytes()
+        data = records_mod.decompress(Path(file["filename"]).read_bytes(), self.max_object_bytes)
         good, bad = records_mod.split_records(data)
         for rec in good:
             self.fallback_rows.append({
@@ -563,6 +580,27 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
             con.execute("rollback")
             raise
         con.execute("detach stg")
+
+
+# Objects inflating while the next ones are read: enough to keep both cores busy, few enough that
+# their bytes stay small beside DuckDB's.
+_INFLATE_AHEAD = 4
+
+
+def _inflate(data: bytes, limit: int, path: Path) -> tuple[str, bytes | int, Path]:
+    """Inflate an object and tell what it holds. An SES export goes to a file for DuckDB to read:
+    still compressed when DuckDB can inflate it itself (an eighth of the bytes to write), and
+    returned as its inflated size; anything else is returned inflated."""
+    plain, readable_gzip = records_mod.inflate(data, limit)
+    kind = bounce_logs.kind_of(plain)
+    if kind != "ses":
+        return kind, plain, path
+    if readable_gzip:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(data)
+    else:
+        path.write_bytes(plain)
+    return kind, len(plain), path
 
 
 # Objects are parsed a few hundred MB at a time: one statement's working set (the records of
