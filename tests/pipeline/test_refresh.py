@@ -394,3 +394,21 @@ def test_the_memory_limit_reaches_every_connection_the_refresh_writes_with(tmp_p
     assert seen.count("64MB") == 2
     with store.writer(db, memory_limit="64MB") as con:
         assert con.execute("select current_setting('memory_limit')").fetchall()[0][0] == "61.0 MiB"
+
+
+def test_gzip_objects_padded_with_nuls_load_like_clean_ones(tmp_path):
+    # DuckDB inflates a clean gzip object itself; one padded with NULs is inflated here instead.
+    folder = tmp_path / "ses"
+    folder.mkdir()
+    records = [ses.send(f"p{i}", f"u{i}@a.example", T0) for i in range(3)]
+    body = "".join(json.dumps(r) for r in records).encode()
+    (folder / "clean").write_bytes(gzip.compress(body))
+    (folder / "padded").write_bytes(gzip.compress(body.replace(b'"p', b'"q')) + b"\0" * 512)
+    two = body.replace(b'"p', b'"r')
+    (folder / "two-members").write_bytes(gzip.compress(two[:10]) + gzip.compress(two[10:]))
+    db = tmp_path / "d.duckdb"
+    summary = run(db, folder)
+    # Hand count: three objects of three single-recipient Send records each.
+    assert summary.records_quarantined == 0 and summary.facts_new == 9
+    ids = sorted(m for (m,) in q(db, "select message_id from fct_recipient_events"))
+    assert ids == ["p0", "p1", "p2", "q0", "q1", "q2", "r0", "r1", "r2"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.records import ObjectTooLarge, decompress, split_records
+from pipelines.records import ObjectTooLarge, decompress, inflate, split_records
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
 
@@ -82,3 +82,12 @@ def test_truncated_gzip_is_an_error_not_a_silent_partial():
     data = gzip.compress(b'{"a":1}' * 1000)
     with pytest.raises(ValueError, match="truncated"):
         decompress(data[: len(data) // 2], limit=10_000_000)
+
+
+def test_inflate_says_when_the_bytes_are_gzip_any_reader_takes_as_they_are():
+    a, b = b'{"a":1}', b'{"b":2}'
+    assert inflate(gzip.compress(a) + gzip.compress(b), limit=1000) == (a + b, True)
+    # NUL padding after a member (some writers pad to a block) is ours to strip, not DuckDB's.
+    assert inflate(gzip.compress(a) + b"\0\0" + gzip.compress(b), limit=1000) == (a + b, False)
+    assert inflate(gzip.compress(a) + b"\0\0", limit=1000) == (a, False)
+    assert inflate(a, limit=1000) == (a, False)
