@@ -98,6 +98,27 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
 _SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
 
 
+_UNIT_BYTES = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def memory_bytes(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", memory_size(text).lower())
+    return int(float(m.group(1)) * _UNIT_BYTES[m.group(2)])
+
+
+def doubled_memory_limit(text: str | None) -> str | None:
+    """Twice `text`, capped at DuckDB's own default (80% of the machine's memory); None when
+    already there (or no limit was set)."""
+    if text is None:
+        return None
+    cap = int(0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    current = memory_bytes(text)
+    if current >= cap:
+        return None
+    return f"{min(2 * current, cap) // 1000**2}MB"
+
+
 def memory_size(text: str) -> str:
     """A memory size DuckDB accepts (`1GB`, `512MiB`), checked here so a typo is a usage error."""
     if not _SIZE.fullmatch(text):

@@ -32,6 +32,7 @@ import duckdb
 import polars as pl
 
 from pipelines import bounce_logs, store
+from pipelines import config as config_mod
 from pipelines import directory as directory_mod
 from pipelines import records as records_mod
 from pipelines.alerts import record_transitions
@@ -164,8 +165,22 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
         summary.records_quarantined = staged["quarantined"]
         summary.directory_loaded = directory is not None
         commit_started = time.monotonic()
-        _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started, policy,
-                memory_limit)
+        while True:
+            try:
+                _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started,
+                        policy, memory_limit)
+                break
+            except duckdb.OutOfMemoryException:
+                # The commit rolled back whole. Rebuilding every aggregate (a directory load at
+                # scale) can need more than a load does: retry with more rather than fail the
+                # scheduler's run, up to DuckDB's own default.
+                bigger = config_mod.doubled_memory_limit(memory_limit)
+                if bigger is None:
+                    raise
+                note = f"the commit needed more than {memory_limit} of memory; retrying with {bigger}"
+                print(f"warning: {note}", file=sys.stderr, flush=True)
+                summary.notes.append(note)
+                memory_limit = bigger
         summary.commit_seconds = time.monotonic() - commit_started
         summary.committed = True
     finally:

@@ -412,3 +412,47 @@ def test_gzip_objects_padded_with_nuls_load_like_clean_ones(tmp_path):
     assert summary.records_quarantined == 0 and summary.facts_new == 9
     ids = sorted(m for (m,) in q(db, "select message_id from fct_recipient_events"))
     assert ids == ["p0", "p1", "p2", "q0", "q1", "q2", "r0", "r1", "r2"]
+
+
+def test_a_commit_out_of_memory_is_retried_whole_with_twice_the_limit(tmp_path, src, monkeypatch, capsys):
+    import duckdb
+
+    commit = refresh_mod._commit
+    limits: list[str] = []
+
+    def commit_running_out_once(*args):
+        limits.append(args[-1])
+        if len(limits) == 1:
+            # As DuckDB fails a statement past its memory limit: midway, inside the transaction.
+            real_run_script = store.run_script
+
+            def failing(con, name, params=None):
+                if name == "refresh_aggregates.sql":
+                    raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+                real_run_script(con, name, params)
+
+            monkeypatch.setattr(store, "run_script", failing)
+            try:
+                return commit(*args)
+            finally:
+                monkeypatch.setattr(store, "run_script", real_run_script)
+        return commit(*args)
+
+    monkeypatch.setattr(refresh_mod, "_commit", commit_running_out_once)
+    db = tmp_path / "d.duckdb"
+    summary = run(db, src, memory_limit="300MB")
+    assert limits == ["300MB", "600MB"]
+    assert "retrying with 600MB" in capsys.readouterr().err
+    # The failed attempt left nothing behind: the fixture's hand count (8 facts), once.
+    assert summary.facts_new == 8 and counts(db) == {"Send": 4, "Delivery": 3, "Bounce": 1}
+    assert q(db, "select count(*) from _loads") == [(1,)]
+
+
+def test_a_doubled_memory_limit_stops_at_duckdbs_default():
+    from pipelines.config import doubled_memory_limit, memory_bytes
+
+    assert doubled_memory_limit("1GB") == "2000MB"
+    assert memory_bytes("512MiB") == 512 * 1024**2
+    # Past 80% of the machine there is no more to give: the refresh fails with DuckDB's message.
+    assert doubled_memory_limit("100TB") is None
+    assert doubled_memory_limit(None) is None
