@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import polars as pl
@@ -47,6 +48,10 @@ _FIREHOSE_HOUR = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/\d{2}/")
 
 class RefreshLocked(RuntimeError):
     """Another refresh holds the lock."""
+
+
+class _CommitOutOfMemory(RuntimeError):
+    """DuckDB ran out of its memory limit inside the commit's transaction, which was rolled back."""
 
 
 @dataclass
@@ -170,7 +175,7 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
                 _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started,
                         policy, memory_limit)
                 break
-            except duckdb.OutOfMemoryException:
+            except _CommitOutOfMemory:
                 # The commit rolled back whole. Rebuilding every aggregate (a directory load at
                 # scale) can need more than a load does: retry with more rather than fail the
                 # scheduler's run, up to DuckDB's own default.
@@ -311,7 +316,7 @@ class Stager:
         self.raw: list[dict] = []  # objects as received, flushed to raw_objects in batches
         self._raw_bytes = 0
         self._pool = ThreadPoolExecutor(max_workers=2)
-        self._pending: deque[tuple[ObjectRef, dict, bytes, Future]] = deque()
+        self._pending: deque[tuple[ObjectRef, dict, bytes, Future[_Inflated]]] = deque()
         self.con = duckdb.connect(str(self.db_path))
         store.configure(self.con, memory_limit)
         store.create_schema(self.con, staging=True)
@@ -347,15 +352,15 @@ class Stager:
     def _finish_oldest(self) -> None:
         ref, manifest, head, job = self._pending.popleft()
         try:
-            kind, plain, path = job.result()
+            inflated = job.result()
         except (records_mod.ObjectTooLarge, ValueError, zlib.error, EOFError) as exc:
             manifest.update(status="failed", error=f"{type(exc).__name__}: {exc}")
             self.rejects.append(self._object_reject(ref, f"unreadable object: {exc}", head))
             return
-        if kind != "ses":
-            read = bounce_logs.mail_bounces if kind == "mail" else bounce_logs.csv_bounces
-            rows, rejects = read(ref.source, ref.key, plain, self.attribution) if kind == "mail" \
-                else read(ref.source, ref.key, plain)
+        if inflated.plain is not None:
+            plain = inflated.plain
+            rows, rejects = bounce_logs.mail_bounces(ref.source, ref.key, plain, self.attribution) \
+                if inflated.kind == "mail" else bounce_logs.csv_bounces(ref.source, ref.key, plain)
             self.log_bounces.extend(rows)
             self.rejects.extend({
                 "load_id": self.load_id, "source": ref.source, "object_key": ref.key,
@@ -363,8 +368,8 @@ class Stager:
             } for r in rejects)
             return
         self.files.append({
-            "filename": str(path), "source": ref.source, "object_key": ref.key,
-            "received_date": _received_date(ref.key), "manifest": manifest, "bytes": plain,
+            "filename": str(inflated.path), "source": ref.source, "object_key": ref.key,
+            "received_date": _received_date(ref.key), "manifest": manifest, "bytes": inflated.size,
         })
 
     def _flush_raw(self) -> None:
@@ -591,6 +596,9 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
                 },
             )
             con.execute("commit")
+        except duckdb.OutOfMemoryException as exc:
+            con.execute("rollback")
+            raise _CommitOutOfMemory(str(exc)) from exc
         except BaseException:
             con.execute("rollback")
             raise
@@ -602,20 +610,26 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
 _INFLATE_AHEAD = 4
 
 
-def _inflate(data: bytes, limit: int, path: Path) -> tuple[str, bytes | int, Path]:
-    """Inflate an object and tell what it holds. An SES export goes to a file for DuckDB to read:
-    still compressed when DuckDB can inflate it itself (an eighth of the bytes to write), and
-    returned as its inflated size; anything else is returned inflated."""
+class _Inflated(NamedTuple):
+    kind: str  # bounce_logs.kind_of: ses, mail or csv
+    size: int  # inflated bytes
+    path: Path | None  # an SES export, written for DuckDB to read
+    plain: bytes | None  # a bounce log, inflated, for Python to read
+
+
+def _inflate(data: bytes, limit: int, path: Path) -> _Inflated:
+    """Inflate an object and tell what it holds. An SES export goes to `path`, still compressed
+    when DuckDB can inflate it itself (an eighth of the bytes to write)."""
     plain, readable_gzip = records_mod.inflate(data, limit)
     kind = bounce_logs.kind_of(plain)
     if kind != "ses":
-        return kind, plain, path
+        return _Inflated(kind, len(plain), None, plain)
     if readable_gzip:
         path = path.with_name(path.name + ".gz")
         path.write_bytes(data)
     else:
         path.write_bytes(plain)
-    return kind, len(plain), path
+    return _Inflated(kind, len(plain), path, None)
 
 
 # Objects are parsed a few hundred MB at a time: one statement's working set (the records of
