@@ -126,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     rb.add_argument("--db", metavar="PATH", help="database file")
-    rb.add_argument("--memory-limit", metavar="SIZE", default="1GB",
-                    help="DuckDB's working memory, e.g. 1GB; past it, it spills to disk (default 1GB)")
+    rb.add_argument("--memory-limit", metavar="SIZE", default=config_mod.RefreshConfig.memory_limit,
+                    help="DuckDB's working memory, e.g. 1GB; past it, DuckDB spills to disk "
+                         "(default %(default)s)")
     rb.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     d = sub.add_parser(

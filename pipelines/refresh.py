@@ -116,7 +116,7 @@ def refresh(
     wait_seconds: float = 0.0,
     quiet: bool = False,
     policy: Policy | None = None,
-    memory_limit: str | None = None,
+    memory_limit: str | None = config_mod.RefreshConfig.memory_limit,
 ) -> RefreshSummary:
     with refresh_lock(db_path, wait_seconds):
         return _refresh_locked(db_path, sources, directory, attribution or Attribution(),
@@ -197,7 +197,8 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
     return summary
 
 
-def rebuild(db_path: Path, quiet: bool = False, memory_limit: str | None = None) -> RefreshSummary:
+def rebuild(db_path: Path, quiet: bool = False,
+            memory_limit: str | None = config_mod.RefreshConfig.memory_limit) -> RefreshSummary:
     """Rebuild every fact from the raw objects the database holds, into a new file swapped in whole.
 
     For a changed view or parsing rule. The directory snapshot is carried over; the refresh lock
