@@ -175,7 +175,18 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
                 _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started,
                         policy, memory_limit)
                 break
-            except _CommitOutOfMemory:
+            except Exception as exc:
+                if summary.committed:
+                    # Only the checkpoint after it failed (a full disk, say): the load is durable
+                    # in the WAL, which DuckDB applies when the file is next opened.
+                    note = (f"load {stager.load_id} is committed but the checkpoint after it failed "
+                            f"({type(exc).__name__}: {exc}); it is kept in {db_path.name}.wal, applied "
+                            "at the next open: keep that file beside the database")
+                    print(f"warning: {note}", file=sys.stderr, flush=True)
+                    summary.notes.append(note)
+                    break
+                if not isinstance(exc, _CommitOutOfMemory):
+                    raise
                 # The commit rolled back whole. Rebuilding every aggregate (a directory load at
                 # scale) can need more than a load does: retry with more rather than fail the
                 # scheduler's run, up to DuckDB's own default.
@@ -187,7 +198,6 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
                 summary.notes.append(note)
                 memory_limit = bigger
         summary.commit_seconds = time.monotonic() - commit_started
-        summary.committed = True
     finally:
         if stager is not None:
             stager.close()
@@ -597,6 +607,7 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
                 },
             )
             con.execute("commit")
+            summary.committed = True
         except duckdb.OutOfMemoryException as exc:
             con.execute("rollback")
             raise _CommitOutOfMemory(str(exc)) from exc

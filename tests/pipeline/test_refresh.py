@@ -456,3 +456,32 @@ def test_a_doubled_memory_limit_stops_at_duckdbs_default():
     # Past 80% of the machine there is no more to give: the refresh fails with DuckDB's message.
     assert doubled_memory_limit("100TB") is None
     assert doubled_memory_limit(None) is None
+
+
+def test_a_checkpoint_failing_after_the_commit_reports_the_load_as_committed(
+        tmp_path, src, monkeypatch, capsys):
+    import contextlib
+
+    import duckdb
+
+    @contextlib.contextmanager
+    def writer_whose_checkpoint_fails(path, wait_seconds=120.0, memory_limit=None):
+        con = duckdb.connect(str(path))
+        con.execute("pragma disable_checkpoint_on_shutdown")
+        store.configure(con, memory_limit)
+        try:
+            yield con
+            # As a full disk fails DuckDB's checkpoint: after the commit, before the file is updated.
+            raise duckdb.IOException("could not write file: No space left on device")
+        finally:
+            con.close()
+
+    monkeypatch.setattr(store, "writer", writer_whose_checkpoint_fails)
+    db = tmp_path / "d.duckdb"
+    summary = run(db, src)
+    assert summary.committed and summary.facts_new == 8
+    assert "load 1 is committed but the checkpoint after it failed" in capsys.readouterr().err
+    monkeypatch.undo()
+    # The load is in the WAL: a reader sees it (the fixture's hand count), and it is not loaded twice.
+    assert counts(db) == {"Send": 4, "Delivery": 3, "Bounce": 1}
+    assert run(db, src).notes == ["nothing new"]
