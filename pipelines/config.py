@@ -95,16 +95,15 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
     )
 
 
-_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
-
-
+# DuckDB's units: KB, MB, GB are powers of 1000, KiB, MiB, GiB of 1024.
 _UNIT_BYTES = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
                "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(" + "|".join(_UNIT_BYTES) + r")\s*", re.IGNORECASE)
 
 
 def memory_bytes(text: str) -> int:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", memory_size(text).lower())
-    return int(float(m.group(1)) * _UNIT_BYTES[m.group(2)])
+    m = _SIZE.fullmatch(memory_size(text))
+    return int(float(m.group(1)) * _UNIT_BYTES[m.group(2).lower()])
 
 
 def doubled_memory_limit(text: str | None) -> str | None:
