@@ -83,10 +83,9 @@ def prevention_steps(causes: pl.DataFrame, actions: dict[str, int]) -> tuple[str
 
 
 def restore_brief(con, portal_id: str, policy: Policy | None = None) -> Brief:
-    status = metrics.status_table(con, policy)
-    row = status.filter(pl.col("portal_id") == portal_id)
-    levels = metrics.portal_status(con, policy).filter(
-        (pl.col("scope") == "alone") & (pl.col("portal_id") == portal_id))
+    statuses = metrics.portal_status(con, policy)
+    row = metrics.status_rows(statuses).filter(pl.col("portal_id") == portal_id)
+    levels = statuses.filter((pl.col("scope") == "alone") & (pl.col("portal_id") == portal_id))
     as_of = metrics.default_as_of(con)
     until = (as_of or datetime(1970, 1, 1)).date()
     members = reads.members(con, portal_id)

@@ -44,7 +44,11 @@ def portal_status(con, policy: Policy | None = None, as_of: datetime | None = No
 def status_table(con, policy: Policy | None = None, as_of: datetime | None = None,
                  window_days: int | None = None) -> pl.DataFrame:
     """The `status` command's rows: each portal alone, with its roll-up figures beside it."""
-    s = portal_status(con, policy, as_of, window_days)
+    return status_rows(portal_status(con, policy, as_of, window_days))
+
+
+def status_rows(s: pl.DataFrame) -> pl.DataFrame:
+    """`status_table` from `portal_status`'s frame, for a caller that also needs that frame."""
     alone = s.filter(pl.col("scope") == "alone").drop("scope")
     rollup = s.filter(pl.col("scope") == "rollup").select(
         "portal_id",
