@@ -270,7 +270,8 @@ class AddressProjection:
 
 def project_addresses(con, portal_id: str, addresses: list[str], policy: Policy | None = None,
                       as_of: datetime | None = None, with_subportals: bool = False,
-                      dead_domain_min_sent: int = 3) -> AddressProjection:
+                      dead_domain_min_sent: int = 3,
+                      history: pl.DataFrame | None = None) -> AddressProjection:
     """Project sending to `addresses`, estimating the hard share from what the account knows.
 
     The model, per address (trimmed, lower-cased, blanks dropped, duplicates counted once):
@@ -289,6 +290,8 @@ def project_addresses(con, portal_id: str, addresses: list[str], policy: Policy 
     last_hard_bounce_at, domain_sent, domain_hard_bounced, known_hard_bounce, dead_domain,
     simulator, counted, expected_hard, reason (known_hard_bounce | invalid_syntax | dead_domain |
     simulator | None), hard_probability.
+    `history`: the `address_history` read of these addresses at `dead_domain_min_sent`, when the
+    caller already has it (the pre-send check reads it for its flags).
     """
     policy = policy or load_policy()
     as_of = _as_of(con, as_of)
@@ -298,8 +301,9 @@ def project_addresses(con, portal_id: str, addresses: list[str], policy: Policy 
         if address:
             seen.setdefault(address)
     planned = pl.DataFrame({"address": list(seen)}, schema={"address": pl.String})
-    history = reads.run(con, "address_history", addresses=list(seen),
-                        dead_domain_min_sent=dead_domain_min_sent)
+    if history is None:
+        history = reads.run(con, "address_history", addresses=list(seen),
+                            dead_domain_min_sent=dead_domain_min_sent)
 
     counts = _window_counts(con, policy, portal_id, as_of, with_subportals).to_dicts()
     longest = max(counts, key=lambda w: w["days"])
