@@ -11,7 +11,9 @@ with directory as (
         created_at,
         row_number() over (partition by portal_id order by created_at desc nulls last, user_id) as pick
     from dir_users
-    where lower(trim(email)) = lower(trim(cast($address as varchar)))
+    -- The directory loader stores emails lower-cased and trimmed: comparing the column itself lets
+    -- the filter reach the table scan instead of lower-casing every directory row.
+    where email = lower(trim(cast($address as varchar)))
 ),
 
 facts as (

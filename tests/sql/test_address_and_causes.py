@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import store
+from pipelines import reads, store
 from pipelines.refresh import refresh
 from pipelines.sources import LocalSource
 from tests import sesdata as ses
@@ -327,3 +327,15 @@ def test_empty_database_gives_empty_views(tmp_path):
         store.apply_views(con)
     assert q(db, "select count(*) from mart_address_facts") == [(0,)]
     assert q(db, "select count(*) from mart_portal_causes") == [(0,)]
+
+
+def test_lookup_finds_a_directory_only_account_whatever_the_case_typed(tmp_path):
+    # The directory lists the account as " Zed@A.example " (stored lower-cased and trimmed); it was
+    # never mailed. The search box may hold any case and spaces.
+    db = load(tmp_path, [*delivered("e1", "eve@a.example", 1, "p1")],
+              users="u-zed,p1,Zed Zorn, Zed@A.example ,active,,2025-01-01T00:00:00Z\n",
+              portals="p1,One,\n")
+    with store.reader(db) as con:
+        rows = reads.run(con, "lookup_portals", address="  ZED@a.EXAMPLE ").to_dicts()
+    assert [(r["portal_id"], r["in_directory"], r["learner_name"], r["sends"]) for r in rows] == [
+        ("p1", True, "Zed Zorn", 0)]
