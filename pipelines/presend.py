@@ -150,10 +150,6 @@ class PresendCheck:
                              "addresses": [int(self.addresses[f].sum()) for f in FLAGS]})
 
 
-# A domain with at least this many sends in the account, every one hard-bounced, is dead.
-_DEAD_DOMAIN_MIN_SENT = 3
-
-
 def check(con, portal_id: str | None, addresses: tuple[str, ...] | list[str],
           policy: Policy | None = None) -> PresendCheck:
     """Flag each address and, with a portal, project sending the list to it now."""
@@ -170,7 +166,8 @@ def check(con, portal_id: str | None, addresses: tuple[str, ...] | list[str],
         duplicate=pl.col("address").is_duplicated() & (pl.int_range(pl.len()).over("address") > 0),
     )
     domains = [d for d in frame["domain"].unique().to_list() if d]
-    history = reads.run(con, "address_history", addresses=unique, dead_domain_min_sent=_DEAD_DOMAIN_MIN_SENT)
+    history = reads.run(con, "address_history", addresses=unique,
+                        dead_domain_min_sent=projection.DEAD_DOMAIN_MIN_SENT)
     known = reads.run(con, "presend_known", addresses=unique)
     typos = con.sql(_typo_sql(), params={"domains": domains}).pl().select("domain", "suggestion")
     kinds = con.sql(_kind_sql(), params={"addresses": unique}).pl()
@@ -198,8 +195,7 @@ def check(con, portal_id: str | None, addresses: tuple[str, ...] | list[str],
                   over_cutoff_after=False, max_safe_sends=None, windows=None)
     prob = pl.lit(None, dtype=pl.Float64)
     if portal_id is not None and unique:
-        ap = projection.project_addresses(con, portal_id, unique, policy, history=history,
-                                          dead_domain_min_sent=_DEAD_DOMAIN_MIN_SENT)
+        ap = projection.project_addresses(con, portal_id, unique, policy, history=history)
         p = ap.projection
         deciding = next(w for w in p.windows if w.window_name == p.projected_deciding_window)
         result.update(

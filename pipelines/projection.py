@@ -268,9 +268,13 @@ class AddressProjection:
     assumed_rate_window: str
 
 
+# A domain with at least this many sends in the account, every one hard-bounced, is dead.
+DEAD_DOMAIN_MIN_SENT = 3
+
+
 def project_addresses(con, portal_id: str, addresses: list[str], policy: Policy | None = None,
                       as_of: datetime | None = None, with_subportals: bool = False,
-                      dead_domain_min_sent: int = 3,
+                      dead_domain_min_sent: int = DEAD_DOMAIN_MIN_SENT,
                       history: pl.DataFrame | None = None) -> AddressProjection:
     """Project sending to `addresses`, estimating the hard share from what the account knows.
 

@@ -170,33 +170,8 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
         summary.records_quarantined = staged["quarantined"]
         summary.directory_loaded = directory is not None
         commit_started = time.monotonic()
-        while True:
-            try:
-                _commit(db_path, stager, summary, staged["fact_rows"], time.monotonic() - started,
-                        policy, memory_limit)
-                break
-            except Exception as exc:
-                if summary.committed:
-                    # Only the checkpoint after it failed (a full disk, say): the load is durable
-                    # in the WAL, which DuckDB applies when the file is next opened.
-                    note = (f"load {stager.load_id} is committed but the checkpoint after it failed "
-                            f"({type(exc).__name__}: {exc}); it is kept in {db_path.name}.wal, applied "
-                            "at the next open: keep that file beside the database")
-                    print(f"warning: {note}", file=sys.stderr, flush=True)
-                    summary.notes.append(note)
-                    break
-                if not isinstance(exc, _CommitOutOfMemory):
-                    raise
-                # The commit rolled back whole. Rebuilding every aggregate (a directory load at
-                # scale) can need more than a load does: retry with more rather than fail the
-                # scheduler's run, up to DuckDB's own default.
-                bigger = config_mod.doubled_memory_limit(memory_limit)
-                if bigger is None:
-                    raise
-                note = f"the commit needed more than {memory_limit} of memory; retrying with {bigger}"
-                print(f"warning: {note}", file=sys.stderr, flush=True)
-                summary.notes.append(note)
-                memory_limit = bigger
+        _commit_within_memory(db_path, stager, summary, staged["fact_rows"], started, policy,
+                              memory_limit)
         summary.commit_seconds = time.monotonic() - commit_started
     finally:
         if stager is not None:
@@ -553,6 +528,40 @@ class Stager:
                 m["error"] = m["error"] or f"{bad} record(s) quarantined"
         manifest = pl.DataFrame(self.objects, schema=_MANIFEST_SCHEMA)  # noqa: F841
         self.con.execute("insert into _ingest_objects select * from manifest")
+
+
+def _commit_within_memory(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: int,
+                          started: float, policy: Policy | None, memory_limit: str | None) -> None:
+    """`_commit`, retried with twice the memory while DuckDB runs out inside the transaction."""
+    while True:
+        try:
+            _commit(db_path, stager, summary, fact_rows, time.monotonic() - started, policy,
+                    memory_limit)
+            return
+        except Exception as exc:
+            if summary.committed:
+                # Only the checkpoint after it failed (a full disk, say): the load is durable in
+                # the WAL, which DuckDB applies when the file is next opened.
+                _warn(summary, f"load {stager.load_id} is committed but the checkpoint after it "
+                      f"failed ({type(exc).__name__}: {exc}); it is kept in {db_path.name}.wal, "
+                      "applied at the next open: keep that file beside the database")
+                return
+            if not isinstance(exc, _CommitOutOfMemory):
+                raise
+            # The commit rolled back whole. Rebuilding every aggregate (a directory load at scale)
+            # can need more than a load does: retry with more rather than fail the scheduler's
+            # run, up to DuckDB's own default.
+            bigger = config_mod.doubled_memory_limit(memory_limit)
+            if bigger is None:
+                raise
+            _warn(summary, f"the commit needed more than {memory_limit} of memory; retrying with {bigger}")
+            memory_limit = bigger
+
+
+def _warn(summary: RefreshSummary, note: str) -> None:
+    """Said on stderr even with --quiet: the scheduler's log should show it."""
+    print(f"warning: {note}", file=sys.stderr, flush=True)
+    summary.notes.append(note)
 
 
 def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: int,

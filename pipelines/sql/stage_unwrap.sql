@@ -17,7 +17,9 @@ enveloped as (
             when outer_record."Type" is not null and outer_record.Message is not null then 'sns'
             when outer_record.eventType is not null then 'event'
             when outer_record.notificationType is not null then 'notification'
-        end as envelope
+        end as envelope,
+        -- null when the Message is not JSON
+        try_cast(outer_record.Message as json) as message_json
     from parsed
 ),
 
@@ -25,7 +27,7 @@ unwrapped as (
     select
         *,
         case
-            when envelope = 'sns' then ses_record(try_cast(outer_record.Message as json))
+            when envelope = 'sns' then ses_record(message_json)
             else outer_record
         end as r
     from enveloped
@@ -46,9 +48,9 @@ select
         when envelope is null then 'unknown record shape: no eventType, notificationType or SNS Message'
         when envelope = 'sns' and outer_record."Type" <> 'Notification'
             then 'SNS ' || left(outer_record."Type", 60) || ' message, not an SES notification'
-        when envelope = 'sns' and not json_valid(outer_record.Message) then 'SNS Message is not JSON'
+        when envelope = 'sns' and message_json is null then 'SNS Message is not JSON'
         when envelope = 'sns' and (
-            json_type(outer_record.Message::json) <> 'OBJECT'
+            json_type(message_json) <> 'OBJECT'
             or coalesce(r.eventType, r.notificationType) is null
         ) then 'SNS Message holds no SES record'
     end as problem,
