@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pipelines import ui
+from pipelines.dashboard import ui
 
 st.set_page_config(page_title="bouncedesk", page_icon="📮", layout="wide")
 

@@ -29,7 +29,7 @@ from bench.bench_ingest import OUT, run_child  # noqa: E402
 
 def hourly_objects(count: int) -> list[Path]:
     """`count` hourly objects of one new day, after every database's history (demo portals p001-p050)."""
-    from pipelines.demo import write_ses_exports
+    from pipelines.demo.build import write_ses_exports
 
     folder = OUT / "incremental-objects"
     if not (folder / ".complete").exists():

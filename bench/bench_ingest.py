@@ -128,7 +128,7 @@ def run_child(args: list[str]) -> tuple[float, float, str]:
 
 
 def generate(sends: int, end: datetime) -> Path:
-    from pipelines.demo import write_ses_exports
+    from pipelines.demo.build import write_ses_exports
 
     folder = OUT / f"ses-{sends}"
     marker = folder / ".complete"
@@ -175,7 +175,7 @@ def main() -> None:
         results["naive Python loader"] = {"seconds": s, "peak_rss_mb": rss, "rows": int(rows)}
 
     # Incremental: one more hourly object after the history.
-    from pipelines.demo import write_ses_exports
+    from pipelines.demo.build import write_ses_exports
 
     extra = OUT / f"extra-{args.sends}"
     shutil.rmtree(extra, ignore_errors=True)

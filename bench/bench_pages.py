@@ -32,7 +32,7 @@ def main() -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from pipelines.demo import build_demo
+    from pipelines.demo.build import build_demo
 
     db = OUT / f"pages-{args.sends}.duckdb"
     if not db.exists():

@@ -26,16 +26,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipelines import app_reads, brief, export, metrics, presend, reads, store  # noqa: E402
+from pipelines import warehouse  # noqa: E402
+from pipelines.dashboard import data as app_reads  # noqa: E402
+from pipelines.reports import brief, export, metrics, presend  # noqa: E402
+from pipelines.warehouse import reads  # noqa: E402
 
 
 def _targets(db: Path) -> dict:
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         biggest = con.execute(
             "select portal_id from fct_recipient_outcomes where portal_id is not null "
             "group by all order by count(*) desc, portal_id limit 1").fetchall()[0][0]
         root = con.execute(
-            "select t.root_portal_id from int_portal_tree as t join fct_recipient_outcomes as o "
+            "select t.root_portal_id from dim_portal_tree as t join fct_recipient_outcomes as o "
             "on o.portal_id = t.portal_id group by all order by count(*) desc, 1 limit 1").fetchall()[0][0]
         address = con.execute(
             "select recipient from fct_recipient_outcomes where portal_id = ? and hard_bounced "
@@ -113,7 +116,7 @@ def main() -> None:
     parser.add_argument("--only", help="run only the calls whose name contains this text")
     args = parser.parse_args()
     t = _targets(args.db)
-    with store.reader(args.db) as con:
+    with warehouse.reader(args.db) as con:
         sends = con.execute("select count(*) from fct_recipient_outcomes where sent").fetchall()[0][0]
         events = con.execute("select count(*) from fct_recipient_events").fetchall()[0][0]
     print(f"{args.db.name}: {sends:,} sends, {events:,} events; portal {t['portal']}, root {t['root']}; "
@@ -125,7 +128,7 @@ def main() -> None:
         times = []
         for _ in range(args.runs):
             started = time.perf_counter()
-            with store.reader(args.db) as con:
+            with warehouse.reader(args.db) as con:
                 fn(con)
             times.append(time.perf_counter() - started)
         rows.append({"page": page, "read": name, "p50": statistics.median(times), "p95": _p95(times)})
@@ -135,7 +138,7 @@ def main() -> None:
     times = []
     for _ in range(max(3, args.runs // 4)):
         started = time.perf_counter()
-        with store.reader(args.db) as con:
+        with warehouse.reader(args.db) as con:
             every = export.bounced_addresses(con, t["every"])
         body = export.to_csv(every)
         times.append(time.perf_counter() - started)

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from pipelines.dsn import parse  # noqa: E402
+from pipelines.bounces.dsn import parse  # noqa: E402
 
 DEFAULT_DIR = REPO / "tests" / "fixtures" / "dsn"
 PSEUDO_CODE = re.compile(r"^\d\.0\.9\d\d$")

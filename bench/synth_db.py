@@ -25,7 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipelines import store  # noqa: E402
+from pipelines import warehouse  # noqa: E402
+from pipelines.warehouse import catalog  # noqa: E402
 
 # Per table: the expression each renamed column takes in copy k (`c` is the column, `k` the copy).
 _ADDRESS = "case when k = 0 or {c} is null then {c} else 'k' || k || '.' || {c} end"
@@ -72,8 +73,8 @@ def main() -> None:
     for leftover in (args.out, args.out.with_name(args.out.name + ".wal")):
         leftover.unlink(missing_ok=True)
     started = time.monotonic()
-    with store.writer(args.out) as con:
-        store.create_schema(con)
+    with warehouse.writer(args.out) as con:
+        catalog.create_schema(con)
         con.execute("attach ? as base (read_only)", [str(args.base)])
         # A base from before the address history existed: compute it there first, in this file.
         if not con.execute("select count(*) from information_schema.tables where table_catalog = 'base' "
@@ -87,7 +88,7 @@ def main() -> None:
         for table in ONCE:
             con.execute(f"insert into {table} select * from base.{table}")
         con.execute("detach base")
-        store.apply_views(con)
+        catalog.apply_models(con)
     print(f"{args.out}: {time.monotonic() - started:.0f} s")
 
 

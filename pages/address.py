@@ -3,7 +3,8 @@
 import plotly.express as px
 import streamlit as st
 
-from pipelines import brief, ui
+from pipelines.dashboard import ui
+from pipelines.reports import brief
 
 st.title("Address lookup")
 st.caption("A learner says she gets no mail: type her address, or part of it.")

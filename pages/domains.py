@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from pipelines import app_reads as data
-from pipelines import ui
+from pipelines.dashboard import data, ui
 
 st.title("Domains")
 

@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from pipelines import app_reads as data
-from pipelines import ui
+from pipelines.dashboard import data, ui
 
 st.title("Overview")
 

@@ -3,7 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
-from pipelines import ui
+from pipelines.dashboard import ui
 
 st.title("Pipeline health")
 st.caption("Refresh command for a scheduler (cron, systemd timer), safe to run every few minutes:")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pipelines import metrics, presend, ui
+from pipelines.dashboard import ui
+from pipelines.reports import metrics, presend
 
 st.title("Pre-send check")
 st.caption("Before a bulk upload or invitation: which addresses will bounce, and would the send push the "

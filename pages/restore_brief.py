@@ -3,7 +3,8 @@
 import plotly.express as px
 import streamlit as st
 
-from pipelines import brief, export, metrics, ui
+from pipelines.dashboard import ui
+from pipelines.reports import brief, export, metrics
 
 st.title("Restore brief")
 

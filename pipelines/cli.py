@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from pipelines import config as config_mod
-from pipelines.policy import load_policy
-from pipelines.store import DatabaseOutdated
+from pipelines.reports.policy import load_policy
+from pipelines.warehouse.connect import DatabaseOutdated
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
 
@@ -210,9 +210,10 @@ def _fail(message: str, code: int = EXIT_FAILED) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from pipelines.refresh import RefreshLocked, refresh
-    from pipelines.sources import open_source
-    from pipelines.store import DatabaseBusy
+    from pipelines.ingest.refresh import refresh
+    from pipelines.ingest.sources import open_source
+    from pipelines.warehouse import RefreshLocked
+    from pipelines.warehouse.connect import DatabaseBusy
 
     cfg = config_mod.RefreshConfig()
     try:
@@ -250,7 +251,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipelines import demo
+    from pipelines.demo import build as demo
 
     db = config_mod.resolve_db_path(args.db)
     out = Path(args.out) if args.out else config_mod.REPO_ROOT / "data" / "demo"
@@ -269,7 +270,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from pipelines.refresh import RefreshLocked, rebuild
+    from pipelines.ingest.refresh import rebuild
+    from pipelines.warehouse import RefreshLocked
 
     db = config_mod.resolve_db_path(args.db)
     try:
@@ -292,7 +294,7 @@ CLASSIFY_FIELDS = ("file", "recipient", "bounce", "reason", "status", "diagnosti
 def cmd_classify(args: argparse.Namespace) -> int:
     import json
 
-    from pipelines import dsn
+    from pipelines.bounces import dsn
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
@@ -343,8 +345,8 @@ def _parse_time(value: str | None):
 def cmd_status(args: argparse.Namespace) -> int:
     import json
 
-    from pipelines import metrics
-    from pipelines.store import DatabaseBusy, DatabaseMissing
+    from pipelines.reports import metrics
+    from pipelines.warehouse.connect import DatabaseBusy, DatabaseMissing
 
     try:
         policy = load_policy(args.policy)
@@ -386,8 +388,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     import duckdb
 
-    from pipelines import export, store
-    from pipelines.policy import load_policy
+    from pipelines import warehouse
+    from pipelines.reports import export
+    from pipelines.reports.policy import load_policy
 
     since = None
     if args.since:
@@ -404,13 +407,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     db = config_mod.resolve_db_path(args.db)
     out = Path(args.out)
     try:
-        with store.reader(db) as con:
+        with warehouse.reader(db) as con:
             covered = export.scope(con, args.portal, args.with_subportals).portals
             df = export.bounced_addresses(con, args.portal, args.with_subportals, since, args.kind,
                                           policy=policy)
-    except store.DatabaseMissing as exc:
+    except warehouse.DatabaseMissing as exc:
         return _fail(f"{exc}; load one first (python -m pipelines refresh, or demo)", EXIT_USAGE)
-    except store.DatabaseBusy as exc:
+    except warehouse.DatabaseBusy as exc:
         return _fail(str(exc), EXIT_LOCKED)
     except ValueError as exc:  # an unknown portal id (export.UnknownPortal) or an empty one
         return _fail(str(exc), EXIT_USAGE)
@@ -430,12 +433,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     from datetime import date, timedelta
 
-    from pipelines import metrics, projection, store
+    from pipelines import warehouse
+    from pipelines.reports import metrics, projection
 
     db = config_mod.resolve_db_path(args.db)
     try:
         policy = load_policy(args.policy)
-        with store.reader(db) as con:
+        with warehouse.reader(db) as con:
             as_of = _parse_time(args.as_of) or metrics.default_as_of(con)
             last_day = as_of.date() if as_of else date.today()
             until = date.fromisoformat(args.until) if args.until else last_day
@@ -443,7 +447,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
             timeline = projection.status_timeline(con, policy, since, until, args.portal)
     except ValueError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    except store.DatabaseMissing:
+    except warehouse.DatabaseMissing:
         return _fail(f"no database at {db}: run `python -m pipelines demo` first", EXIT_USAGE)
     frame = projection.status_changes(timeline) if args.changes else timeline
     if args.json:
@@ -457,7 +461,8 @@ def cmd_project(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from pipelines import projection, store
+    from pipelines import warehouse
+    from pipelines.reports import projection
 
     if args.sends < 0 or not 0 <= args.share <= 1:
         return _fail("--sends must be >= 0 and --share between 0 and 1", EXIT_USAGE)
@@ -465,13 +470,13 @@ def cmd_project(args: argparse.Namespace) -> int:
     try:
         policy = load_policy(args.policy)
         as_of = _parse_time(args.as_of)
-        with store.reader(db) as con:
+        with warehouse.reader(db) as con:
             plan = projection.project_send(con, args.portal, args.sends, args.share, policy, as_of,
                                            args.with_subportals)
             outlook = projection.forecast(con, args.portal, policy, as_of, args.with_subportals)
     except ValueError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    except store.DatabaseMissing:
+    except warehouse.DatabaseMissing:
         return _fail(f"no database at {db}: run `python -m pipelines demo` first", EXIT_USAGE)
     if args.json:
         out = {k: v for k, v in asdict(plan).items() if k != "windows"}
@@ -500,8 +505,8 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from pipelines.forget import forget
-    from pipelines.refresh import RefreshLocked
+    from pipelines.ingest.forget import forget
+    from pipelines.warehouse import RefreshLocked
 
     db = config_mod.resolve_db_path(args.db)
     if not db.exists():

@@ -18,7 +18,7 @@ with sends as (
             cast($portal_id as varchar) is null
             or portal_id = cast($portal_id as varchar)
             or (cast($rollup as boolean) and portal_id in (
-                select t.portal_id from int_portal_tree as t where t.root_portal_id = cast($portal_id as varchar)
+                select t.portal_id from dim_portal_tree as t where t.root_portal_id = cast($portal_id as varchar)
             ))
         )
     group by upload_batch_id, portal_id

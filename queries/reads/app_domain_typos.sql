@@ -7,7 +7,7 @@ with scoped as (
     where cast($portal_id as varchar) is null
         or f.portal_id = cast($portal_id as varchar)
         or (cast($rollup as boolean) and f.portal_id in (
-            select t.portal_id from int_portal_tree as t where t.root_portal_id = cast($portal_id as varchar)
+            select t.portal_id from dim_portal_tree as t where t.root_portal_id = cast($portal_id as varchar)
         ))
 ),
 

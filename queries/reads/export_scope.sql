@@ -1,14 +1,12 @@
 -- The portals an export covers: each id in $portals, known when the directory or some event names it,
--- and, when $with_subportals, every portal below a requested one at any depth (int_portal_tree).
+-- and, when $with_subportals, every portal below a requested one at any depth (dim_portal_tree).
 -- pipelines/export.py refuses an unknown id rather than writing an empty file for a mistyped one.
 with asked as (
     select distinct unnest(cast($portals as varchar[])) as portal_id
 ),
 
 known as (
-    select portal_id from dir_portals
-    union
-    select portal_id from fct_address_facts where portal_id is not null
+    select portal_id from dim_portals
 ),
 
 final as (
@@ -22,7 +20,7 @@ final as (
         t.portal_id,
         false as asked,
         true as known
-    from int_portal_tree as t
+    from dim_portal_tree as t
     where cast($with_subportals as boolean)
         and t.depth > 0
         and list_contains(cast($portals as varchar[]), t.root_portal_id)

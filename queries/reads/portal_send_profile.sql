@@ -6,7 +6,7 @@
 -- mailbox-simulator mail, as every rate.
 with members as (
     select portal_id
-    from int_portal_tree
+    from dim_portal_tree
     where root_portal_id = cast($portal_id as varchar) and ($rollup or depth = 0)
 ),
 

@@ -4,11 +4,7 @@
 -- by the hard-bounce and complaint levels; the worst window decides; a portal whose mail the
 -- directory switched off is disabled.
 with portals as (
-    select portal_id, name, parent_portal_id, email_enabled from dir_portals
-    union all
-    select distinct f.portal_id, null, null, true
-    from fct_address_facts as f
-    where f.portal_id is not null and f.portal_id not in (select portal_id from dir_portals)
+    select portal_id, name, parent_portal_id, email_enabled from dim_portals
 ),
 
 levels as (
@@ -33,7 +29,7 @@ recent as (
 scopes as (
     select portal_id as scope_id, portal_id, 'alone' as scope from portals
     union all
-    select root_portal_id, portal_id, 'rollup' from int_portal_tree
+    select root_portal_id, portal_id, 'rollup' from dim_portal_tree
 ),
 
 window_lengths as (

@@ -8,7 +8,7 @@
 -- Counts come from running totals per send instant: (lo, hi] = total(<= hi) - total(<= lo).
 with members as (
     select portal_id
-    from int_portal_tree
+    from dim_portal_tree
     where root_portal_id = cast($portal_id as varchar) and ($rollup or depth = 0)
 ),
 

@@ -37,7 +37,7 @@ keyed as (
         t.root_portal_id as key,
         w.*
     from window_rows as w
-    inner join int_portal_tree as t on t.portal_id = w.portal_id
+    inner join dim_portal_tree as t on t.portal_id = w.portal_id
     where $dimension = 'rollup'
 ),
 

@@ -8,9 +8,7 @@
 -- Counts come from running totals per portal and send instant, looked up with as-of joins:
 -- (lo, hi] = total(<= hi) - total(<= lo), so the cost grows with sends + days, not their product.
 with portals as (
-    select portal_id from dir_portals
-    union
-    select distinct portal_id from fct_recipient_outcomes where portal_id is not null
+    select portal_id from dim_portals
 ),
 
 chosen as (
@@ -28,7 +26,7 @@ scopes as (
     select
         t.root_portal_id as scope_id,
         t.portal_id
-    from int_portal_tree as t
+    from dim_portal_tree as t
     inner join chosen as c on c.portal_id = t.root_portal_id
     where $rollup
 ),

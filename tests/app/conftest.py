@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
 

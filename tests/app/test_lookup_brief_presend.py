@@ -8,9 +8,11 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines import brief, presend, reads, store
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
+from pipelines.reports import brief, presend
+from pipelines.warehouse import reads
 from tests import sesdata as ses
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,7 +62,7 @@ def test_lookup_of_a_fixture_address_shows_its_history_and_verdict(fixture_db):
     assert at.selectbox(key="lookup_pick").value == "jane@example.com"
     assert "hard-bounced" in at.text[0].value and "jane@example.com" in at.text[0].value
     portals, events = at.dataframe[0].value, at.dataframe[1].value
-    with store.reader(fixture_db) as con:
+    with warehouse.reader(fixture_db) as con:
         facts = con.execute("select count(*), sum(bounces), any_value(recommended_action) "
                             "from mart_address_facts where recipient = 'jane@example.com'").fetchone()
         n_events = con.execute("select count(*) from fct_recipient_events "
@@ -92,7 +94,7 @@ def test_lookup_part_of_an_address_lists_matches_only_containing_it(fixture_db):
 # --- restore brief ------------------------------------------------------------------------------
 
 def test_brief_documents_name_the_portal_and_escape_untrusted_text(portal_db):
-    with store.reader(portal_db) as con:
+    with warehouse.reader(portal_db) as con:
         b = brief.restore_brief(con, "p1")
     # p1: 10 sent, 3 hard bounces (dead, evil, bob) -> 30 % hard rate.
     assert b.status["sent"] == 10 and b.status["hard_bounced"] == 3
@@ -136,7 +138,7 @@ def test_presend_flags_each_kind(portal_db):
         "info@acme.org",      # 8 role account
         "u1@acme.org",        # 9 clean (delivered before)
     ]
-    with store.reader(portal_db) as con:
+    with warehouse.reader(portal_db) as con:
         r = presend.check(con, "p1", lines)
     flags = dict(zip(r.addresses["row"], r.addresses["flags"], strict=True))
     assert flags == {
@@ -155,7 +157,7 @@ def test_presend_flags_each_kind(portal_db):
 
 
 def test_presend_suppressed_flag(fixture_db):
-    with store.reader(fixture_db) as con:
+    with warehouse.reader(fixture_db) as con:
         r = presend.check(con, None, ["relayuser@test.com"])  # OnAccountSuppressionList in the samples
     assert r.addresses["suppressed"][0] and r.expected_hard_share is None
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines import demo, export, metrics, reads, store
+from pipelines import warehouse
+from pipelines.demo import build as demo
+from pipelines.reports import export, metrics
+from pipelines.warehouse import reads
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
@@ -47,7 +50,7 @@ def charts(at: AppTest) -> list[dict]:
 
 def test_overview_shows_the_account_rates_statuses_and_alerts(fixture_db):
     at = run_page()
-    with store.reader(fixture_db) as con:
+    with warehouse.reader(fixture_db) as con:
         account = metrics.rates(con, "account").row(0, named=True)
         status = metrics.status_table(con)
     assert metric(at, "Hard-bounce rate") == f"{account['hard_rate']:.2%}"
@@ -68,7 +71,7 @@ def test_overview_shows_the_account_rates_statuses_and_alerts(fixture_db):
     ranks = [order.get(s, 3) for s in portals["status"]]
     assert ranks == sorted(ranks) and portals["status"].iloc[0] == "disabled"
     # The sparkline of the worst portal is its daily hard-bounce rates, oldest first.
-    with store.reader(fixture_db) as con:
+    with warehouse.reader(fixture_db) as con:
         trends = reads.run(con, "app_portal_trends", as_of=metrics.default_as_of(con), window_days=30)
     worst = portals["portal_id"].iloc[0]
     assert list(portals["trend"].iloc[0]) == trends.filter(portal_id=worst)["trend"].to_list()[0]
@@ -78,7 +81,7 @@ def test_overview_shows_the_account_rates_statuses_and_alerts(fixture_db):
 
 
 def test_portal_follows_the_link_and_roll_up_changes_the_figures(fixture_db):
-    with store.reader(fixture_db) as con:
+    with warehouse.reader(fixture_db) as con:
         row = metrics.status_table(con).filter(portal_id="p010").row(0, named=True)
     assert row["rollup_sent"] != row["sent"]  # p010 has sub-portals
 
@@ -103,7 +106,7 @@ def test_portal_follows_the_link_and_roll_up_changes_the_figures(fixture_db):
 def test_portal_bounced_list_is_the_export(fixture_db):
     at = run_page("pages/portal.py", portal="p011", rollup="1", kind="hard")
     assert at.radio(key="kind").value == "hard"
-    with store.reader(fixture_db) as con:
+    with warehouse.reader(fixture_db) as con:
         expected = export.bounced_addresses(con, ["p011"], with_subportals=True, kind="hard")
     assert expected.columns == list(export.BOUNCED_COLUMNS) and len(expected.columns) == 12
     shown = next(df.value for df in at.dataframe if list(df.value.columns) == expected.columns)
@@ -112,7 +115,7 @@ def test_portal_bounced_list_is_the_export(fixture_db):
     assert len(buttons) == 1
 
     at.radio(key="kind").set_value("all").run()
-    with store.reader(fixture_db) as con:
+    with warehouse.reader(fixture_db) as con:
         everything = export.bounced_addresses(con, ["p011"], with_subportals=True, kind="all")
     shown = next(df.value for df in at.dataframe if list(df.value.columns) == everything.columns)
     assert len(shown) == everything.height > expected.height

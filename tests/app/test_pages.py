@@ -7,7 +7,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from pipelines import reads
+from pipelines.warehouse import reads
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")

@@ -8,8 +8,8 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
 from tests import sesdata as ses
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,9 +48,9 @@ HOSTILE_PARAMS = {
 
 
 def test_every_page_takes_hostile_url_parameters_without_error(fixture_db):
-    from pipelines import store
+    from pipelines import warehouse
 
-    with store.reader(fixture_db) as con:
+    with warehouse.reader(fixture_db) as con:
         before = con.execute("select count(*) from fct_recipient_events").fetchall()
     for page in sorted((REPO / "pages").glob("*.py")):
         st.cache_data.clear()
@@ -60,5 +60,5 @@ def test_every_page_takes_hostile_url_parameters_without_error(fixture_db):
         at.run()
         at.switch_page(f"pages/{page.name}").run()
         assert not at.exception, (page.name, at.exception)
-    with store.reader(fixture_db) as con:
+    with warehouse.reader(fixture_db) as con:
         assert con.execute("select count(*) from fct_recipient_events").fetchall() == before

@@ -37,7 +37,7 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     if not shutil.which("chromium"):
         pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package")
-    from pipelines.demo import build_demo
+    from pipelines.demo.build import build_demo
 
     root = tmp_path_factory.mktemp("e2e")
     db = root / "e2e.duckdb"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines import store
+from pipelines import warehouse
 from tests import sesdata as ses
 from tests.sql.test_rates_status import POLICY, write_directory
 
@@ -41,7 +41,7 @@ def test_a_portal_crossing_into_approaching_is_alerted_once(tmp_path):
     ]
     third = cli("refresh", "-q", "--source", str(src), "--db", str(db), "--policy", str(policy))
     assert not [x for x in third.stdout.splitlines() if x.startswith("alert ")]
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert con.execute("select portal_id, from_status, to_status from _alerts where scope = 'alone'"
                            ).fetchall() == [("p2", "ok", "approaching")]
 

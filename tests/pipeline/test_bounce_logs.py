@@ -7,8 +7,8 @@ import mailbox
 import shutil
 from pathlib import Path
 
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
 from tests import sesdata as ses
 from tests.pipeline.test_refresh import T0, T1, q
 

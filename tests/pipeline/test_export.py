@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import export, store
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
+from pipelines.reports import export
 from tests import sesdata as ses
 
 REPO = Path(__file__).resolve().parents[2]
@@ -183,6 +184,6 @@ def test_cli_usage_errors(db, tmp_path):
 
 
 def test_reads_on_an_open_connection_match(db):
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert export.scope(con, ["p1", "p1"], True).portals == ["p1", "p1a", "p1b"]
         assert export.bounced_addresses(con, ["p1"], False, None, "all").height == 2

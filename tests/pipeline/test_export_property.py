@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines import store
-from pipelines.csv_safe import to_safe_csv
-from pipelines.export import bounced_addresses
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
+from pipelines.reports.csv_safe import to_safe_csv
+from pipelines.reports.export import bounced_addresses
 from tests import sesdata as ses
 
 # a -> a1 -> a11 -> a111 (three levels), a -> a2; b -> b1; c alone.
@@ -63,7 +63,7 @@ def db(tmp_path_factory) -> Path:
 @given(chosen=st.sets(st.sampled_from(sorted(PARENT)), min_size=1, max_size=4), with_subs=st.booleans())
 def test_export_holds_exactly_the_chosen_portals(db, chosen, with_subs):
     expected = set().union(*(subtree(p) for p in chosen)) if with_subs else set(chosen)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         frame = bounced_addresses(con, sorted(chosen), with_subs)
     assert set(frame["portal_id"]) == expected
     assert frame.height == 2 * len(expected)  # two bounced learners in every portal

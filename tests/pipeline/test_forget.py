@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipelines import store
-from pipelines.refresh import rebuild, refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.ingest.refresh import rebuild, refresh
+from pipelines.ingest.sources import LocalSource
 from tests import sesdata as ses
 from tests.pipeline.test_bounce_logs import dsn_mail
 
@@ -21,7 +21,7 @@ GONE = "Gone.Person@Example.ORG"
 def every_text(db: Path) -> list[str]:
     """Every text and blob value in every table, blobs inflated when gzip."""
     out = []
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         tables = con.execute("select table_name from information_schema.tables "
                              "where table_type = 'BASE TABLE' and table_catalog = 'wh'").fetchall()
         for (table,) in tables:
@@ -57,7 +57,7 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(tmp_path):
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert not [t for t in every_text(db) if "gone.person@example.org" in t.lower()]
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert con.execute("select count(*) from fct_recipient_events where recipient = 'stays@example.org'"
                            ).fetchall() == [(1,)]
         audit = con.execute("select rows_deleted, raw_objects_rewritten from _erasures").fetchall()
@@ -67,7 +67,7 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(tmp_path):
     assert audit == [(5, 3)]
     # The rewritten raw objects still rebuild everyone else's facts.
     rebuild(db, quiet=True)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert con.execute("select message_id, recipient from fct_recipient_events").fetchall() == [
             ("m2", "stays@example.org")]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import store
-from pipelines.dsn import parse
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.bounces.dsn import parse
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
 from tests import sesdata as ses
 
 T0 = "2026-11-20T10:00:00.000Z"
@@ -68,7 +68,7 @@ def test_junk_is_quarantined_and_good_records_load(layout, newline, gz):
         (src / "object").write_bytes(gzip.compress(data) if gz else data)
         db = work / "d.duckdb"
         summary = refresh(db, [LocalSource(src)], quiet=True)
-        with store.reader(db) as con:
+        with warehouse.reader(db) as con:
             loaded = {m for (m,) in con.execute(
                 "select message_id from fct_recipient_events where message_id like 'good-%'").fetchall()}
             reasons = [r for (r,) in con.execute("select reason from _quarantine").fetchall()]
@@ -92,11 +92,11 @@ def test_a_gzip_bomb_is_refused_not_inflated(tmp_path):
     src.mkdir()
     (src / "bomb").write_bytes(gzip.compress(b" " * 50_000_000))
     (src / "fine").write_bytes(json.dumps(ses.send("ok", "a@b.example", T0)).encode())
-    from pipelines.refresh import refresh as run
+    from pipelines.ingest.refresh import refresh as run
 
     db = tmp_path / "d.duckdb"
     run(db, [LocalSource(src)], max_object_bytes=10_000_000, quiet=True)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert con.execute("select reason from _quarantine").fetchall()[0][0].startswith("unreadable object")
         assert con.execute("select message_id from fct_recipient_events").fetchall() == [("ok",)]
 
@@ -109,6 +109,6 @@ def test_a_header_word_glued_to_a_record_is_junk_before_the_record_not_a_mail(tm
     (src / "object").write_bytes(b"return-path:" + good)
     db = tmp_path / "d.duckdb"
     refresh(db, [LocalSource(src)], quiet=True)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert con.execute("select message_id from fct_recipient_events").fetchall() == [("good-1",)]
         assert con.execute("select count(*) from _quarantine").fetchall() == [(1,)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import store
+from pipelines import warehouse
 from tests import sesdata as ses
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 def state(db: Path) -> list[tuple]:
     """Counts by event type and portal, the manifest and raw sizes, and the aggregate tables' totals:
     what a half load would disturb."""
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         facts = con.execute(
             "select event_type, coalesce(portal_id, '-'), count(*) from fct_recipient_events "
             "group by all order by all"

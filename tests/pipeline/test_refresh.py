@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import refresh as refresh_mod
-from pipelines import store
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.ingest import commit as commit_mod
+from pipelines.ingest import refresh as refresh_mod
+from pipelines.ingest import stage
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
+from pipelines.warehouse import catalog, connect
 from tests import sesdata as ses
 
 HOUR = "2026/11/20/10/"
@@ -20,7 +23,7 @@ T1 = "2026-11-20T10:00:05.000Z"
 
 
 def q(db: Path, sql: str, params=None) -> list[tuple]:
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         return con.execute(sql, params).fetchall()
 
 
@@ -261,14 +264,14 @@ def test_failed_commit_leaves_the_last_good_state(tmp_path, src, monkeypatch):
     run(db, src)
     before = q(db, "select count(*) from fct_recipient_events")
     ses.write_object(src, "2026/11/21/00/new", [ses.send("m9", "z@a.example", T0)])
-    real = store.run_script
+    real = catalog.run_script
 
     def failing(con, name, params=None):
-        if name == "commit_load.sql":
+        if name == "commit/load.sql":
             raise RuntimeError("disk on fire")
         return real(con, name, params)
 
-    monkeypatch.setattr(refresh_mod.store, "run_script", failing)
+    monkeypatch.setattr(catalog, "run_script", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         run(db, src)
     monkeypatch.undo()
@@ -332,7 +335,7 @@ def test_rebuild_from_raw_objects_reproduces_every_fact(tmp_path, src):
 
 
 def test_a_listing_that_fails_midway_commits_nothing(tmp_path, src):
-    from pipelines.sources import S3Source
+    from pipelines.ingest.sources import S3Source
 
     class Flaky:
         """An S3 client whose listing dies on its second page (after boto3's own retries)."""
@@ -358,7 +361,7 @@ def test_a_listing_that_fails_midway_commits_nothing(tmp_path, src):
 
 def test_a_load_parsed_in_several_batches_numbers_each_objects_records_from_zero(tmp_path, src, monkeypatch):
     # A 1-byte batch limit parses every object in its own statement, as a large load does.
-    monkeypatch.setattr(refresh_mod, "_PARSE_BATCH_BYTES", 1)
+    monkeypatch.setattr(stage, "_PARSE_BATCH_BYTES", 1)
     teleport = {**ses.send("m9", "zed@z.example", T0), "eventType": "Teleport"}
     ses.write_object(src, HOUR + "s-1-c", [
         ses.send("m5", "eve@e.example", T0),
@@ -379,20 +382,21 @@ def test_a_load_parsed_in_several_batches_numbers_each_objects_records_from_zero
 
 def test_the_memory_limit_reaches_every_connection_the_refresh_writes_with(tmp_path, src, monkeypatch):
     seen: list[str | None] = []
-    configure = store.configure
+    configure = warehouse.configure
 
     def spy(con, memory_limit=None):
         seen.append(memory_limit)
         configure(con, memory_limit)
 
-    monkeypatch.setattr(store, "configure", spy)
+    monkeypatch.setattr(warehouse, "configure", spy)
+    monkeypatch.setattr(connect, "configure", spy)
     db = tmp_path / "d.duckdb"
     # Far below what the load would take unbounded: DuckDB must work within it, not fail.
     summary = run(db, src, memory_limit="64MB")
     assert summary.facts_new == 8
     # The staging connection and the commit's writer; readers of the manifest take no limit.
     assert seen.count("64MB") == 2
-    with store.writer(db, memory_limit="64MB") as con:
+    with warehouse.writer(db, memory_limit="64MB") as con:
         assert con.execute("select current_setting('memory_limit')").fetchall()[0][0] == "61.0 MiB"
 
 
@@ -417,28 +421,28 @@ def test_gzip_objects_padded_with_nuls_load_like_clean_ones(tmp_path):
 def test_a_commit_out_of_memory_is_retried_whole_with_twice_the_limit(tmp_path, src, monkeypatch, capsys):
     import duckdb
 
-    commit = refresh_mod._commit
+    commit = commit_mod._commit
     limits: list[str] = []
 
     def commit_running_out_once(*args):
         limits.append(args[-1])
         if len(limits) == 1:
             # As DuckDB fails a statement past its memory limit: midway, inside the transaction.
-            real_run_script = store.run_script
+            real_run_script = catalog.run_script
 
             def failing(con, name, params=None):
-                if name == "refresh_aggregates.sql":
+                if name == "commit/load.sql":
                     raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
                 real_run_script(con, name, params)
 
-            monkeypatch.setattr(store, "run_script", failing)
+            monkeypatch.setattr(catalog, "run_script", failing)
             try:
                 return commit(*args)
             finally:
-                monkeypatch.setattr(store, "run_script", real_run_script)
+                monkeypatch.setattr(catalog, "run_script", real_run_script)
         return commit(*args)
 
-    monkeypatch.setattr(refresh_mod, "_commit", commit_running_out_once)
+    monkeypatch.setattr(commit_mod, "_commit", commit_running_out_once)
     db = tmp_path / "d.duckdb"
     summary = run(db, src, memory_limit="300MB")
     assert limits == ["300MB", "600MB"]
@@ -468,7 +472,7 @@ def test_a_checkpoint_failing_after_the_commit_reports_the_load_as_committed(
     def writer_whose_checkpoint_fails(path, wait_seconds=120.0, memory_limit=None):
         con = duckdb.connect(str(path))
         con.execute("pragma disable_checkpoint_on_shutdown")
-        store.configure(con, memory_limit)
+        warehouse.configure(con, memory_limit)
         try:
             yield con
             # As a full disk fails DuckDB's checkpoint: after the commit, before the file is updated.
@@ -476,7 +480,7 @@ def test_a_checkpoint_failing_after_the_commit_reports_the_load_as_committed(
         finally:
             con.close()
 
-    monkeypatch.setattr(store, "writer", writer_whose_checkpoint_fails)
+    monkeypatch.setattr(warehouse, "writer", writer_whose_checkpoint_fails)
     db = tmp_path / "d.duckdb"
     summary = run(db, src)
     assert summary.committed and summary.facts_new == 8

@@ -21,10 +21,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-import pipelines.refresh as refresh_mod
-from pipelines import store
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource, ObjectRef, S3Source, SqsSource, open_source
+import pipelines.ingest.commit as commit_mod
+from pipelines import warehouse
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource, ObjectRef, S3Source, SqsSource, open_source
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SES = REPO_ROOT / "tests" / "fixtures" / "ses"
@@ -72,14 +72,14 @@ def put(key: str, body: bytes) -> None:
 
 
 def facts_by_type(db: Path) -> dict[str, int]:
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         rows = con.execute("select event_type, count(*) from fct_recipient_events group by 1").fetchall()
     return dict(rows)
 
 
 def db_state(db: Path) -> dict[str, int]:
     """Row counts of every table a refresh writes."""
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         return {
             t: con.execute(f"select count(*) from {t}").fetchone()[0]
             for t in ("fct_recipient_events", "raw_objects", "_ingest_objects", "_loads", "_quarantine")
@@ -187,7 +187,7 @@ def test_s3_load_paginates_skips_known_objects_and_reloads_a_changed_one(bucket,
         "Reject": 1, "Rendering Failure": 1, "Subscription": 1,
         "Bounce": 2,  # recipient@example.com (event, once though sent twice) + jane (notification)
     }
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         dates = con.execute("select distinct received_date::varchar from raw_objects").fetchall()
     assert dates == [("2026-11-20",)]  # taken from the Firehose hour folders of the keys
     state = db_state(db)
@@ -206,7 +206,7 @@ def test_s3_load_paginates_skips_known_objects_and_reloads_a_changed_one(bucket,
     by_type = facts_by_type(db)
     assert (by_type["Delivery"], by_type["DeliveryDelay"], by_type["Reject"]) == (2, 1, 1)
     assert sum(by_type.values()) == 12
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         etags = con.execute(
             "select count(distinct etag) from _ingest_objects where object_key = ?", [changing_key]
         ).fetchone()[0]
@@ -276,7 +276,7 @@ def test_failed_commit_keeps_messages_and_the_next_refresh_loads_them_once(queue
         raise OSError("disk full")
 
     with monkeypatch.context() as m:
-        m.setattr(refresh_mod, "_commit", broken_commit)
+        m.setattr(commit_mod, "_commit", broken_commit)
         with pytest.raises(OSError, match="disk full"):
             refresh(db, [SqsSource(f"sqs://{QUEUE}", visibility_timeout=1)], quiet=True)
     assert db_state(db) == before

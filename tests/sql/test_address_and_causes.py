@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import reads, store
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
+from pipelines.warehouse import catalog, reads
 from tests import sesdata as ses
 
 
@@ -65,14 +66,14 @@ def load(tmp_path: Path, records: list[dict], users: str = "", batches: str = ""
 
 
 def q(db: Path, sql: str, soft_limit: int | None = None) -> list[tuple]:
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         if soft_limit is not None:
             con.execute("set variable soft_bounces_before_suppress = ?", [soft_limit])
         return con.execute(sql).fetchall()
 
 
 def facts(db: Path, soft_limit: int | None = None) -> dict[str, dict]:
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         if soft_limit is not None:
             con.execute("set variable soft_bounces_before_suppress = ?", [soft_limit])
         df = con.sql("select * from mart_address_facts").pl()
@@ -80,7 +81,7 @@ def facts(db: Path, soft_limit: int | None = None) -> dict[str, dict]:
 
 
 def causes(db: Path) -> dict[tuple, dict]:
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         df = con.sql("select * from mart_portal_causes").pl()
     return {(r["portal_id"], r["cause"], r["subject"]): r for r in df.to_dicts()}
 
@@ -215,7 +216,7 @@ def test_typo_rule_on_a_list_of_domains():
     import duckdb
 
     con = duckdb.connect()
-    store.create_schema(con)
+    catalog.create_schema(con)
     domains = {
         "gmial.com": "gmail.com", "hotmial.com": "hotmail.com", "yaho.com": "yahoo.com",
         "gmailcom": "gmail.com", "gmail.co": "gmail.com", "aol.con": "aol.com", "me.co": "me.com",
@@ -228,7 +229,7 @@ def test_typo_rule_on_a_list_of_domains():
         con.execute("insert into fct_recipient_events (event_key, load_id, source_kind, event_type, "
                     "recipient, recipient_domain) values (?, 1, 'ses_event', 'Send', ?, ?)",
                     [str(i), f"a@{d}", d])
-    store.apply_views(con, layers=("int",))
+    catalog.apply_models(con)
     got = dict(con.execute("select domain, suggestion from int_domain_typos").fetchall())
     assert got == {d: s for d, s in domains.items() if s}
 
@@ -322,9 +323,9 @@ def test_bad_upload_batch_and_stale_accounts(tmp_path):
 
 def test_empty_database_gives_empty_views(tmp_path):
     db = tmp_path / "e.duckdb"
-    with store.writer(db) as con:
-        store.create_schema(con)
-        store.apply_views(con)
+    with warehouse.writer(db) as con:
+        catalog.create_schema(con)
+        catalog.apply_models(con)
     assert q(db, "select count(*) from mart_address_facts") == [(0,)]
     assert q(db, "select count(*) from mart_portal_causes") == [(0,)]
 
@@ -335,7 +336,7 @@ def test_lookup_finds_a_directory_only_account_whatever_the_case_typed(tmp_path)
     db = load(tmp_path, [*delivered("e1", "eve@a.example", 1, "p1")],
               users="u-zed,p1,Zed Zorn, Zed@A.example ,active,,2025-01-01T00:00:00Z\n",
               portals="p1,One,\n")
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         rows = reads.run(con, "lookup_portals", address="  ZED@a.EXAMPLE ").to_dicts()
     assert [(r["portal_id"], r["in_directory"], r["learner_name"], r["sends"]) for r in rows] == [
         ("p1", True, "Zed Zorn", 0)]

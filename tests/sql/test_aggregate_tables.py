@@ -1,6 +1,5 @@
-"""The materialised aggregates stay exactly equal to the views that define them, through every kind of
-change a commit makes: fct_recipient_outcomes = int_recipient_outcomes, fct_address_facts =
-int_address_facts."""
+"""The incremental tables stay exactly equal to their definitions (the model's macro over everything),
+through every kind of change a commit makes: fct_recipient_outcomes and fct_address_facts."""
 
 from __future__ import annotations
 
@@ -8,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import refresh as refresh_mod
-from pipelines import store
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
+from pipelines.warehouse import catalog
 from tests import sesdata as ses
 from tests.pipeline.test_bounce_logs import dsn_mail
 from tests.sql.test_rates_status import write_directory
@@ -19,12 +18,10 @@ from tests.sql.test_rates_status import write_directory
 T0, T1 = "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:05.000Z"
 
 
-PAIRS = (("fct_recipient_outcomes", "int_recipient_outcomes"), ("fct_address_facts", "int_address_facts"))
-
-
 def assert_equal(db: Path) -> None:
-    with store.reader(db) as con:
-        for table, view in PAIRS:
+    with warehouse.reader(db) as con:
+        for model in catalog.incremental_tables():
+            table, view = model.name, f"({model.everything()})"
             rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
             diff = "select count(*) from (select * from {} except all select * from {})"
             table_only = con.execute(diff.format(table, view)).fetchall()[0][0]
@@ -59,14 +56,14 @@ def test_incremental_aggregates_match_their_views_through_every_kind_of_change(t
         "u1,p3,Dee,dee@d.example,active,b1,2026-01-01T00:00:00Z\n")
     refresh(db, [LocalSource(src)], directory=directory, quiet=True)
     assert_equal(db)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert con.execute("select portal_id from fct_recipient_outcomes where recipient = 'dee@d.example'"
                            ).fetchall() == [("p3",)]
         assert con.execute("select count(*) from fct_recipient_outcomes").fetchall() == [(4,)]
 
 
 def test_demo_aggregates_match_their_views(tmp_path):
-    from pipelines.demo import build_demo
+    from pipelines.demo.build import build_demo
 
     db = tmp_path / "demo.duckdb"
     build_demo(tmp_path / "out", db, sends=2000, portals=12, days=15, quiet=True)
@@ -79,12 +76,12 @@ def test_a_database_from_before_an_aggregate_builds_it_at_the_next_refresh_even_
                                 ses.bounce("m1", "a@a.example", T0, T1, portal="p1")])
     refresh(db, [LocalSource(src)], quiet=True)
     # An older release had no address facts: the table is empty while the facts are not.
-    with store.writer(db) as con:
+    with warehouse.writer(db) as con:
         con.execute("delete from fct_address_facts")
     summary = refresh(db, [LocalSource(src)], quiet=True)
     assert summary.objects_new == 0 and summary.committed
     assert_equal(db)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert con.execute("select recipient, hard_bounces from fct_address_facts").fetchall() == [
             ("a@a.example", 1)]
     # Once built, a run with nothing new commits nothing.
@@ -96,33 +93,33 @@ def test_aggregates_built_by_another_definition_are_rebuilt_whole(tmp_path):
     ses.write_object(src, "1", [ses.send("m1", "a@a.example", T0, portal="p1")])
     refresh(db, [LocalSource(src)], quiet=True)
     # Rows left by an older rule: a wrong count, and the definition they were built with.
-    with store.writer(db) as con:
+    with warehouse.writer(db) as con:
         con.execute("update fct_address_facts set sends = 99")
         con.execute("update _aggregate_definitions set definition_hash = 'older rule'")
     assert refresh(db, [LocalSource(src)], quiet=True).committed
     assert_equal(db)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert con.execute("select sends from fct_address_facts").fetchall() == [(1,)]
         assert con.execute("select definition_hash from _aggregate_definitions").fetchall() == [
-            (refresh_mod.aggregate_definition_hash(),)]
+            (catalog.incremental_definitions_hash(),)]
 
 
 def test_an_older_database_says_to_refresh_and_one_refresh_with_nothing_new_upgrades_it(tmp_path):
-    from pipelines import metrics
+    from pipelines.reports import metrics
 
     src, db = tmp_path / "ses", tmp_path / "d.duckdb"
     ses.write_object(src, "1", [ses.send("m1", "a@a.example", T0, portal="p1")])
     refresh(db, [LocalSource(src)], quiet=True)
     # What a release before the address facts left: no such table, views stored by older code.
-    with store.writer(db) as con:
+    with warehouse.writer(db) as con:
         con.execute("drop view if exists mart_portal_causes")
         con.execute("drop view if exists mart_address_facts")
-        con.execute("drop view if exists int_address_facts")
         con.execute("drop table fct_address_facts")
         con.execute("update _view_definitions set definition_hash = 'older release'")
-    with pytest.raises(store.DatabaseOutdated, match="python -m pipelines refresh"), store.reader(db) as con:
+    with pytest.raises(warehouse.DatabaseOutdated, match="python -m pipelines refresh"), \
+            warehouse.reader(db) as con:
         metrics.status_table(con)
     assert refresh(db, [LocalSource(src)], quiet=True).committed
     assert_equal(db)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         assert metrics.status_table(con)["portal_id"].to_list() == ["p1"]

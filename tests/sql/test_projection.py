@@ -12,10 +12,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import metrics, projection, store
-from pipelines.policy import Policy, Window
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
+from pipelines.reports import metrics, projection
+from pipelines.reports.policy import Policy, Window
 from tests import sesdata as ses
 
 AS_OF = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -86,7 +87,7 @@ def db(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def con(db):
-    with store.reader(db) as c:
+    with warehouse.reader(db) as c:
         yield c
 
 

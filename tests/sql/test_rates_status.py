@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import metrics, store
-from pipelines.policy import load_policy
-from pipelines.refresh import refresh
-from pipelines.sources import LocalSource
+from pipelines import warehouse
+from pipelines.ingest.refresh import refresh
+from pipelines.ingest.sources import LocalSource
+from pipelines.reports import metrics
+from pipelines.reports.policy import load_policy
 from tests import sesdata as ses
 
 AS_OF = datetime(2026, 11, 30, tzinfo=UTC)  # 30-day window: (2026-10-31T00:00Z, 2026-11-30T00:00Z]
@@ -92,7 +93,7 @@ def by_key(frame) -> dict:
 
 
 def test_portal_rates_follow_ses_rules(db):
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         rows = by_key(metrics.rates(con, "portal", AS_OF, 30))
     p1 = rows["p1"]
     # p1: m1..m10 minus m3 (account suppression list, never attempted) = 9, plus m12 = 10 sent;
@@ -106,7 +107,7 @@ def test_portal_rates_follow_ses_rules(db):
 
 
 def test_rollup_counts_sub_portals_two_levels_deep(db):
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         rows = by_key(metrics.rates(con, "rollup", AS_OF, 30))
     # p1 + p1a + p1b: 10 + 5 + 5 = 20 sent; 2 + 1 + 0 = 3 hard.
     assert (rows["p1"]["sent"], rows["p1"]["hard_bounced"]) == (20, 3)
@@ -115,7 +116,7 @@ def test_rollup_counts_sub_portals_two_levels_deep(db):
 
 
 def test_account_rate_and_shares(db):
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         account = metrics.rates(con, "account", AS_OF, 30).to_dicts()[0]
         portals = by_key(metrics.rates(con, "portal", AS_OF, 30))
     # 10 + 5 + 5 + 20 + 2 = 42 sent; 2 + 1 + 0 + 1 + 0 = 4 hard.
@@ -126,7 +127,7 @@ def test_account_rate_and_shares(db):
 def test_status_by_policy(db, tmp_path):
     policy_file = tmp_path / "p.toml"
     policy_file.write_text(POLICY)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         table = metrics.status_table(con, load_policy(policy_file), AS_OF)
     status = {r["portal_id"]: (r["status"], r["rollup_status"]) for r in table.to_dicts()}
     assert status["p1"] == ("exceeded", "exceeded")  # 20 % alone, 15 % rolled up
@@ -142,7 +143,7 @@ def test_replay_as_of_an_earlier_time_and_with_a_shorter_window(db, tmp_path):
     policy_file.write_text(POLICY)
     policy = load_policy(policy_file)
     nov1 = datetime(2026, 11, 1, tzinfo=UTC)
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         month = {r["portal_id"]: r for r in metrics.status_table(con, policy, nov1).to_dicts()}
         day = {r["portal_id"]: r for r in metrics.status_table(con, policy, nov1, window_days=1).to_dicts()}
     # (2026-10-02, 2026-11-01]: m11, m12 and m13 were sent; m11 and m13 hard-bounced: 2/3.

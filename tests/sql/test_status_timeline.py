@@ -12,8 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import metrics, projection, reads, store
-from pipelines.policy import Policy, Window
+from pipelines import warehouse
+from pipelines.reports import metrics, projection
+from pipelines.reports.policy import Policy, Window
+from pipelines.warehouse import reads
 from tests.sql.test_projection import build_db, mails
 
 WINDOW_30D = Window(name="30d", days=30, min_sent=100, warning=0.05, cutoff=0.10,
@@ -38,7 +40,7 @@ def db(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def con(db):
-    with store.reader(db) as c:
+    with warehouse.reader(db) as c:
         yield c
 
 

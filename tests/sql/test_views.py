@@ -1,4 +1,5 @@
-"""The SQL layer: every view binds on an empty database, reads only lower layers, states its grain."""
+"""The SQL layer: every model binds on an empty database, reads only what lies below it, states its
+grain and materialisation; every read binds and reads only live tables and models."""
 
 from __future__ import annotations
 
@@ -7,44 +8,87 @@ from datetime import UTC, date, datetime
 
 import duckdb
 
-from pipelines import store
+from pipelines import warehouse
+from pipelines.warehouse import catalog
+
+STAGE_MODELS = ("stg_ses_records", "int_ses_recipient_events")
 
 
-def test_every_view_binds_on_an_empty_database():
+def _relations(script: str, kind: str) -> set[str]:
+    pattern = rf"create (?:or replace )?(?:temp )?{kind} (?:if not exists )?([a-z_0-9]+)"
+    return set(re.findall(pattern, script))
+
+
+LIVE_TABLES = _relations(catalog.sql("ddl/schema.sql"), "table")
+
+
+def _targets(sql: str) -> set[str]:
+    code = re.sub(r"--[^\n]*", "", sql)
+    ctes = set(re.findall(r"\b([a-z_][a-z0-9_]*)\s+as\s+(?:materialized\s+)?\(", code, re.I))
+    read = set(re.findall(r"(?<!distinct )\b(?:from|join)\s+([a-z_][a-z0-9_]*)\b(?!\s*\()", code, re.I))
+    macros = {m.removesuffix("_for") for m in re.findall(r"\b(?:from|join)\s+([a-z_0-9]+_for)\s*\(", code)}
+    return (read - ctes - {"unnest", "values"}) | macros
+
+
+def test_every_model_binds_on_an_empty_database():
     con = duckdb.connect()
-    store.create_schema(con, staging=True)
-    names = store.apply_views(con) + store.apply_views(con, staging=True)
-    files = store.view_files() + store.view_files(staging=True)
-    scoped = [p.stem for p in files if p.parent == store.SCOPED_QUERIES_DIR]
-    assert names == [p.stem for p in files if p.stem not in scoped]
+    catalog.create_schema(con, staging=True)
+    names = catalog.apply_models(con)
+    assert names == [m.name for m in catalog.models()]
     for name in names:
-        assert con.execute(f"select count(*) from {name}").fetchone() == (0,)
-    # Each scoped macro is bound through its view (with the scope meaning "all"); the scoped runs are
-    # checked against the views in tests/sql/test_aggregate_tables.py.
-    assert all(name.removesuffix("_for") in names for name in scoped)
+        assert con.execute(f"select count(*) from {name}").fetchall() == [(0,)]
+    for m in catalog.models():
+        if m.scoped:  # the macro with a scope that selects nothing
+            empty = "[]::varchar[]" if m.scope_type == "varchar[]" else \
+                "{'keys': []::varchar[], 'first_sent': null::date, 'last_sent': null::date}"
+            assert con.execute(f"select count(*) from {m.name}_for({empty})").fetchall() == [(0,)]
+    staging = duckdb.connect()
+    catalog.create_schema(staging, staging=True)
+    for name in STAGE_MODELS:
+        catalog.stage_model(staging, name)
+        assert staging.execute(f"select count(*) from {name}").fetchall() == [(0,)]
 
 
-def test_live_views_bind_without_the_staging_tables():
-    con = duckdb.connect()
-    store.create_schema(con)
-    store.apply_views(con)
+def test_models_apply_after_every_model_they_read():
+    order = [m.name for m in catalog.models()]
+    names = set(order)
+    for m in catalog.models():
+        for target in catalog.reads_of(m, names):
+            assert order.index(target) < order.index(m.name), f"{m.name} is applied before {target}"
 
 
-def test_views_read_only_lower_layers_and_raw_tables():
-    for files in (store.view_files(), store.view_files(staging=True)):
-        # Apply order is layer by layer, so reading only what comes earlier means lower layers.
-        position = {p.stem: i for i, p in enumerate(files)}
-        for path in files:
-            sql = re.sub(r"--[^\n]*", "", path.read_text())
-            for target in re.findall(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)", sql, re.I):
-                if target in position:
-                    assert position[target] < position[path.stem], \
-                        f"{path.name} reads {target}, which is not a lower layer"
+def test_models_read_only_loaded_tables_and_models_of_their_layer_or_below():
+    layer = {name: i for i, name in enumerate(catalog.LAYERS)}
+    models = {m.name: m for m in catalog.models()}
+    for m in catalog.models():
+        for target in _targets(m.body):
+            assert target in LIVE_TABLES or target in models, f"{m.name} reads {target}: no table or model"
+            if target in models:
+                assert layer[models[target].layer] <= layer[m.layer], \
+                    f"{m.name} ({m.layer}) reads {target}, a higher layer"
 
 
-def test_every_view_states_its_grain():
-    for path in store.view_files() + store.view_files(staging=True):
-        assert re.match(r"-- grain: ", path.read_text()), f"{path.name} lacks a '-- grain:' header"
+def test_reads_read_only_live_tables_and_models():
+    models = {m.name for m in catalog.models()}
+    for path in sorted((catalog.QUERIES_DIR / "reads").glob("*.sql")):
+        for target in _targets(path.read_text()):
+            assert target in LIVE_TABLES | models | {"policy_windows"}, \
+                f"reads/{path.name} reads {target}, which is neither a live table nor a model"
+
+
+def test_every_model_states_its_grain_and_materialisation():
+    for path in sorted(catalog.MODELS_DIR.glob("*.sql")):
+        text = path.read_text()
+        assert re.match(r"-- grain: ", text), f"{path.name} lacks a '-- grain:' header"
+        assert "-- materialised: " in text, f"{path.name} does not say how it is materialised"
+    for name in STAGE_MODELS:
+        assert re.match(r"-- grain: ", catalog.sql(f"stage/{name}.sql")), f"stage/{name}.sql lacks a grain"
+
+
+def test_no_model_has_a_hand_written_table_twin():
+    # An incremental table is created from its model, never by the schema as well.
+    for m in catalog.incremental_tables():
+        assert m.name not in LIVE_TABLES
 
 
 # A value of the right type for every parameter name the reads use.
@@ -54,18 +98,18 @@ SAMPLE_PARAMS = {
     "portals": ["p1"], "with_subportals": True, "kind": "all", "query": "x", "batch_id": "b1",
     "recipient": "a@b.example", "days": 30, "min_sent": 100, "address": "a@b.example",
     "addresses": ["a@b.example"], "dead_domain_min_sent": 3, "horizon": 3, "baseline_days": 30.0,
-    "trend_days": 7.0, "q": "x'; select 1 --",
+    "trend_days": 7.0, "q": "x'; select 1 --", "domains": ["b.example"],
 }
 
 
 def test_every_read_binds_on_an_empty_database(tmp_path):
-    from pipelines import reads
-    from pipelines.policy import load_policy
+    from pipelines.reports.policy import load_policy
+    from pipelines.warehouse import reads
 
     db = tmp_path / "empty.duckdb"
-    with store.writer(db) as con:
-        store.create_schema(con)
-        store.apply_views(con)
+    with warehouse.writer(db) as con:
+        catalog.create_schema(con)
+        catalog.apply_models(con)
     for path in sorted(reads.READS_DIR.glob("*.sql")):
         sql = path.read_text()
         params = {p: SAMPLE_PARAMS[p] for p in re.findall(r"\$([a-z_]+)", sql)}
@@ -75,17 +119,31 @@ def test_every_read_binds_on_an_empty_database(tmp_path):
 
 def test_a_reader_of_a_file_with_another_versions_views_uses_its_own(tmp_path):
     db = tmp_path / "old.duckdb"
-    with store.writer(db) as con:
-        store.create_schema(con)
-        store.apply_views(con)
+    with warehouse.writer(db) as con:
+        catalog.create_schema(con)
+        catalog.apply_models(con)
         con.execute("insert into fct_address_facts (portal_id, recipient, sends) "
                     "values ('p1', 'a@b.example', 3)")
         # What an older release might have stored: a view this code defines differently.
         con.execute("create or replace view mart_address_facts as select 'stale' as recipient")
         con.execute("update _view_definitions set definition_hash = 'older release'")
-    with store.reader(db) as con:
+    with warehouse.reader(db) as con:
         rows = con.execute("select recipient, sends from mart_address_facts").fetchall()
         assert rows == [("a@b.example", 3)]
     # The file itself is untouched: the next refresh stores the current views.
-    with store.writer(db) as con:
+    with warehouse.writer(db) as con:
         assert con.execute("select recipient from mart_address_facts").fetchall() == [("stale",)]
+
+
+def test_relations_an_older_version_left_are_dropped_when_the_models_are_applied(tmp_path):
+    con = duckdb.connect()
+    catalog.create_schema(con)
+    # What the release before one name per dataset stored: a view twin and its scoped macro.
+    con.execute("create macro int_address_facts_for(scope) as table select 1 as x")
+    con.execute("create view int_address_facts as select * from int_address_facts_for(null)")
+    catalog.apply_models(con)
+    views = {v for (v,) in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
+    macros = {f for (f,) in con.execute(
+        "select function_name from duckdb_functions() where function_type = 'table_macro'").fetchall()}
+    assert "int_address_facts" not in views and "int_address_facts_for" not in macros
+    assert {m.name for m in catalog.models() if m.kind != "incremental table"} <= views

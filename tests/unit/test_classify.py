@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from pipelines import bounce_rules as R
-from pipelines.classify import Verdict, classify, find_command, find_reply_code, find_status
+from pipelines.bounces import rules as R
+from pipelines.bounces.classify import Verdict, classify, find_command, find_reply_code, find_status
 
 
 def c(status=None, diagnostic=None, **kw) -> Verdict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import demo
+from pipelines.demo import build as demo
 
 END = datetime(2026, 11, 24, 15, tzinfo=UTC)
 SMALL = {"sends": 3000, "portals": 12, "days": 20, "seed": 7, "end": END}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.dsn import iter_mails, parse, parse_dsn_fields, parse_recipients
+from pipelines.bounces.dsn import iter_mails, parse, parse_dsn_fields, parse_recipients
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dsn"
 

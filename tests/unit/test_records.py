@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.records import ObjectTooLarge, decompress, inflate, split_records
+from pipelines.ingest.objects import ObjectTooLarge, decompress, inflate, split_records
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
 

@@ -1,0 +1,92 @@
+"""Rates, status and alerts: the numbers every page and every CSV is built on, from queries/reads/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipelines import warehouse
+from pipelines.reports.policy import Policy, load_policy
+from pipelines.warehouse import reads
+
+DIMENSIONS = ("account", "portal", "rollup", "domain", "batch", "message_type", "reason")
+
+
+def default_as_of(con) -> datetime | None:
+    """The newest event loaded: rates 'now' mean as of the data, not the wall clock."""
+    return reads.run(con, "latest_event")["as_of"][0]
+
+
+def rates(con, dimension: str, as_of: datetime | None = None, window_days: int = 30,
+          portal_id: str | None = None, rollup: bool = False) -> pl.DataFrame:
+    """Window rates by `dimension`, for the account or only `portal_id` (with sub-portals if `rollup`)."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}")
+    as_of = as_of or default_as_of(con)
+    if as_of is None:  # nothing loaded: an empty frame of the right shape
+        as_of, window_days = datetime(1970, 1, 1), 0
+    return reads.run(con, "rates", dimension=dimension, as_of=as_of, window_days=window_days,
+                     portals=reads.members(con, portal_id, rollup))
+
+
+def portal_status(con, policy: Policy | None = None, as_of: datetime | None = None,
+                  window_days: int | None = None) -> pl.DataFrame:
+    """Per portal and scope (alone / rollup): the deciding window's figures and the status."""
+    policy = policy or load_policy()
+    windows = policy.windows_frame()
+    if window_days is not None:
+        windows = windows.with_columns(days=pl.lit(float(window_days)))
+    as_of = as_of or default_as_of(con) or datetime(1970, 1, 1)
+    return reads.run(con, "portal_status", tables={"policy_windows": windows}, as_of=as_of)
+
+
+def status_table(con, policy: Policy | None = None, as_of: datetime | None = None,
+                 window_days: int | None = None) -> pl.DataFrame:
+    """The `status` command's rows: each portal alone, with its roll-up figures beside it."""
+    return status_rows(portal_status(con, policy, as_of, window_days))
+
+
+def status_rows(s: pl.DataFrame) -> pl.DataFrame:
+    """`status_table` from `portal_status`'s frame, for a caller that also needs that frame."""
+    alone = s.filter(pl.col("scope") == "alone").drop("scope")
+    rollup = s.filter(pl.col("scope") == "rollup").select(
+        "portal_id",
+        pl.col("sent").alias("rollup_sent"),
+        pl.col("hard_bounced").alias("rollup_hard_bounced"),
+        pl.col("hard_rate").alias("rollup_hard_rate"),
+        pl.col("status").alias("rollup_status"),
+    )
+    return alone.join(rollup, on="portal_id", how="left").with_columns(why=_why()).select(
+        "portal_id", "name", "parent_portal_id", "sent", "hard_bounced", "hard_rate", "soft_bounced",
+        "complaints", "complaint_rate", "status", "why", "deciding_window", "rollup_sent",
+        "rollup_hard_bounced", "rollup_hard_rate", "rollup_status",
+    ).sort("portal_id")
+
+
+def _why() -> pl.Expr:
+    """The level a status was judged against, in words (what an analyst asks first)."""
+    def pct(col: str) -> pl.Expr:
+        return (pl.col(col) * 100).round(2).cast(pl.String) + "%"
+
+    hard, complaint = pl.col("hard_rate"), pl.col("complaint_rate")
+    return (
+        pl.when(pl.col("status") == "disabled").then(pl.lit("mail switched off in the directory"))
+        .when(pl.col("status") == "insufficient_volume").then(pl.lit("too few sends to judge"))
+        .when(hard >= pl.col("cutoff"))
+        .then("hard-bounce rate " + pct("hard_rate") + " >= cutoff " + pct("cutoff"))
+        .when(complaint >= pl.col("complaint_cutoff"))
+        .then("complaint rate " + pct("complaint_rate") + " >= cutoff " + pct("complaint_cutoff"))
+        .when(hard >= pl.col("warning"))
+        .then("hard-bounce rate " + pct("hard_rate") + " >= warning " + pct("warning"))
+        .when(complaint >= pl.col("complaint_warning"))
+        .then("complaint rate " + pct("complaint_rate") + " >= warning " + pct("complaint_warning"))
+        .otherwise(pl.lit("below the warning levels"))
+    )
+
+
+def read_status(db: Path, policy: Policy | None = None, as_of: datetime | None = None,
+                window_days: int | None = None) -> pl.DataFrame:
+    with warehouse.reader(db) as con:
+        return status_table(con, policy, as_of, window_days)

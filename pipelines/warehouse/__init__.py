@@ -1,0 +1,20 @@
+"""The warehouse: the DuckDB file and everything that opens, shapes or reads it.
+
+`connect` opens it (writer, reader, version), `catalog` applies the SQL under queries/ to it,
+`reads` runs the queries of queries/reads/, `lock` keeps refreshes to one at a time. Its package
+namespace is the connection API every layer above uses.
+"""
+
+from pipelines.warehouse.connect import (
+    DatabaseBusy,
+    DatabaseMissing,
+    DatabaseOutdated,
+    configure,
+    reader,
+    version,
+    writer,
+)
+from pipelines.warehouse.lock import RefreshLocked, refresh_lock
+
+__all__ = ["DatabaseBusy", "DatabaseMissing", "DatabaseOutdated", "RefreshLocked", "configure", "reader",
+           "refresh_lock", "version", "writer"]

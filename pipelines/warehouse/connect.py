@@ -1,0 +1,134 @@
+"""The DuckDB file: opening it for writing or reading.
+
+DuckDB lets one process hold a file read-write *or* any number hold it read-only. We keep both
+sides short: the refresh parses into a private staging database and holds the live file only
+for the final insert-and-commit; readers open, query and close. Each side retries briefly while
+the other holds the lock, so the dashboard keeps serving during a refresh and a commit is never
+seen half-done (DuckDB transactions are atomic on disk).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from pipelines.warehouse import catalog
+
+_LOCK_ERRORS = ("Could not set lock", "Conflicting lock")
+
+
+class DatabaseBusy(RuntimeError):
+    """Another process held the database file for longer than we were willing to wait."""
+
+
+class DatabaseMissing(FileNotFoundError):
+    """No database file yet: nothing has been loaded."""
+
+
+class DatabaseOutdated(RuntimeError):
+    """The file's tables are from an older release than this code reads; one refresh upgrades them."""
+
+
+def configure(con: duckdb.DuckDBPyConnection, memory_limit: str | None = None) -> None:
+    # Dates are UTC everywhere: rates are attributed to the UTC day of sending.
+    con.execute("set TimeZone = 'UTC'")
+    # Progress is ours to report (on stderr); DuckDB's bar would land on stdout.
+    con.execute("set enable_progress_bar = false")
+    # A join on a few thousand keys (the addresses a load touched, an uploaded list) passes them to
+    # the other side's table scan as an IN filter, so only matching rows are read in full; past the
+    # default 50 keys DuckDB passes only their min and max, which prunes nothing for addresses.
+    con.execute("set dynamic_or_filter_threshold = 10000")
+    # Nothing may be downloaded at run time.
+    con.execute("set autoinstall_known_extensions = false")
+    con.execute("set autoload_known_extensions = true")
+    if memory_limit:
+        # Past it DuckDB spills sorts, joins and aggregates to disk beside the database instead
+        # of growing: a refresh shares its machine with the app and the scheduler.
+        con.execute("set memory_limit = ?", [memory_limit])
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return any(marker in str(exc) for marker in _LOCK_ERRORS)
+
+
+def _retry_open(open_fn, wait_seconds: float, what: str):
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.02
+    while True:
+        try:
+            return open_fn()
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise DatabaseBusy(
+                        f"{what}: the database is held by another process; try again shortly"
+                    ) from exc
+                raise
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+
+
+@contextmanager
+def writer(path: Path, wait_seconds: float = 120.0,
+           memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Read-write connection; waits while readers hold the file. Checkpoints and closes after."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _retry_open(lambda: duckdb.connect(str(path)), wait_seconds, "refresh")
+    try:
+        configure(con, memory_limit)
+        yield con
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+@contextmanager
+def reader(path: Path, wait_seconds: float = 30.0, views: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Short-lived read-only view of the database, waiting out a refresh's commit.
+
+    An in-memory database that ATTACHes the file: `connect(path, read_only=True)` would hand back
+    a cached, stale instance while any other connection to the path is open in this process.
+    """
+    if not path.exists():
+        raise DatabaseMissing(f"no database at {path}")
+
+    def open_attached():
+        con = duckdb.connect(":memory:")
+        try:
+            con.execute("attach ? as wh (read_only)", [str(path)])
+            con.execute("use wh")
+        except Exception:
+            con.close()
+            raise
+        return con
+
+    con = _retry_open(open_attached, wait_seconds, "read")
+    try:
+        configure(con)
+        # Views are stored in the file by the last refresh: after an upgrade, until the next
+        # refresh, this code's own versions are laid over them for this connection only.
+        # `views=False`: the refresh reads only its own tables, and must upgrade an old file.
+        if views and not catalog.models_current(con):
+            try:
+                catalog.apply_models(con, temp=True)
+            except duckdb.Error as exc:
+                raise DatabaseOutdated(
+                    f"{path} was built by an older bouncedesk: run `python -m pipelines refresh` once "
+                    "to bring it up to date (nothing is lost; no new data is needed)"
+                ) from exc
+        yield con
+    finally:
+        con.close()
+
+
+def version(path: Path) -> tuple[int, int]:
+    """Changes whenever a refresh commits; cache keys include it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)

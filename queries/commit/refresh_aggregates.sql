@@ -1,0 +1,62 @@
+-- Keep the incremental tables (queries/models/fct_recipient_outcomes.sql, fct_address_facts.sql) equal
+-- to their definitions after a commit: recompute the rows of what this load touched. (A directory
+-- reload, which can re-attribute any message, or a changed definition rebuilds them whole instead:
+-- `catalog.rebuild_table`.) The scopes are set as variables, constants when the statements are
+-- planned, so the table macros filter inside their scans.
+set variable touched_messages = (
+    select coalesce(list(distinct coalesce(message_id, event_key)), []::varchar[]) from stg.staged_facts
+);
+
+-- SES stamps every event of a message with its send time, so when the load holds only SES facts the
+-- touched messages' SES events all lie within the load's send dates. A bounce mail's date is the
+-- mail's own: a load holding one is not narrowed.
+set variable touched_sent_dates = (
+    select case when bool_and(source_kind <> 'log' and sent_date is not null)
+        then {'first_sent': min(sent_date), 'last_sent': max(sent_date)} end
+    from stg.staged_facts
+);
+
+set variable touched_scope = {
+    'keys': getvariable('touched_messages'),
+    'first_sent': getvariable('touched_sent_dates').first_sent,
+    'last_sent': getvariable('touched_sent_dates').last_sent
+};
+
+-- Touched messages that also have bounce-mail facts: their outcome may be dated by the mail.
+set variable touched_mail_messages = (
+    select coalesce(list(distinct coalesce(message_id, event_key)), []::varchar[])
+    from fct_recipient_events
+    where source_kind = 'log'
+        and coalesce(message_id, event_key) in (select unnest(getvariable('touched_messages')))
+);
+
+-- A re-attributed message moves its address between portals: every portal's row of it changes.
+set variable touched_recipients = (
+    select coalesce(list(distinct recipient), []::varchar[]) from stg.staged_facts
+);
+
+-- fct_recipient_outcomes: the (message, recipient) rows of every message the load touched.
+delete from fct_recipient_outcomes
+where message_key in (select unnest(getvariable('touched_messages')))
+    and (
+        getvariable('touched_scope').first_sent is null
+        or sent_date between getvariable('touched_scope').first_sent and getvariable('touched_scope').last_sent
+    );
+
+delete from fct_recipient_outcomes
+where message_key in (select unnest(getvariable('touched_mail_messages')));
+
+-- In send-date order: every rate reads a window of send dates, and a table written in that order
+-- lets the scan skip the row groups outside it (a full rebuild would otherwise scatter the dates).
+insert into fct_recipient_outcomes by name
+select * from fct_recipient_outcomes_for(getvariable('touched_scope'))
+order by sent_date;
+
+-- fct_address_facts: every portal's row of every address the load touched.
+delete from fct_address_facts
+where recipient in (select unnest(getvariable('touched_recipients')));
+
+-- By portal: the pages read one portal's addresses.
+insert into fct_address_facts by name
+select * from fct_address_facts_for(getvariable('touched_recipients'))
+order by portal_id;

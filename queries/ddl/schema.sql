@@ -1,0 +1,169 @@
+-- Tables the pipeline writes. Views in queries/ read them; nothing else writes them.
+-- Every statement is idempotent so a new or an old database can be brought up to date.
+
+-- One row per refresh that committed.
+create table if not exists _loads (
+    load_id bigint primary key,
+    started_at timestamptz not null,
+    finished_at timestamptz not null,
+    sources varchar,
+    objects_seen bigint,
+    objects_new bigint,
+    objects_failed bigint,
+    records_loaded bigint,
+    records_quarantined bigint,
+    records_duplicate bigint,
+    facts_new bigint,
+    directory_loaded boolean,
+    seconds double
+);
+
+-- Manifest: every object (file, S3 object, SQS message) a load has read, good or bad.
+create table if not exists _ingest_objects (
+    source varchar not null,
+    object_key varchar not null,
+    etag varchar,
+    size_bytes bigint,
+    load_id bigint not null,
+    status varchar not null,          -- ok | partial | failed
+    records bigint,
+    quarantined bigint,
+    error varchar
+);
+
+-- Malformed input, kept with where it came from and why it was refused.
+create table if not exists _quarantine (
+    load_id bigint not null,
+    source varchar not null,
+    object_key varchar not null,
+    record_index bigint,              -- null when the whole object was refused
+    byte_offset bigint,
+    reason varchar not null,
+    excerpt varchar
+);
+
+-- Every object exactly as received (the gzip bytes of an S3 object, the body of an SQS message),
+-- so every fact can be rebuilt (`python -m pipelines rebuild`) without the source still holding it.
+-- Stored as bytes, not as parsed records: copying them costs a fraction of re-encoding the JSON.
+create table if not exists raw_objects (
+    load_id bigint not null,
+    source varchar not null,
+    object_key varchar not null,
+    etag varchar,
+    received_date date,               -- partition key for a later Parquet copy
+    data blob not null
+);
+
+-- Recipient-level facts: one row per (message, recipient, event), deduplicated on event_key.
+create table if not exists fct_recipient_events (
+    event_key varchar not null,
+    load_id bigint not null,
+    source_kind varchar not null,     -- ses_event | ses_notification | log
+    message_id varchar,
+    event_type varchar not null,
+    event_at timestamptz,
+    sent_at timestamptz,
+    sent_date date,
+    recipient varchar not null,
+    recipient_domain varchar,
+    bounce_type varchar,
+    bounce_subtype varchar,
+    bounce_action varchar,
+    status_code varchar,
+    diagnostic varchar,
+    reporting_mta varchar,
+    feedback_id varchar,
+    complaint_type varchar,
+    complaint_subtype varchar,
+    delay_type varchar,
+    bounce_class varchar,             -- hard | soft, for the address (pipelines/classify.py)
+    reason varchar,                   -- bounce reason (pipelines/bounce_rules.py)
+    portal_id varchar,
+    upload_batch_id varchar,
+    message_type varchar,
+    attribution varchar               -- tag | header | send | directory | null (unattributed)
+);
+
+-- Each portal's status after the last refresh (alone and rolled up with its sub-portals).
+create table if not exists _portal_status (
+    portal_id varchar not null,
+    scope varchar not null,           -- alone | rollup
+    status varchar not null,
+    hard_rate double,
+    complaint_rate double,
+    sent bigint,
+    as_of timestamptz,
+    load_id bigint
+);
+
+-- Status transitions, recorded by the refresh that saw them.
+create table if not exists _alerts (
+    load_id bigint not null,
+    recorded_at timestamptz not null,
+    as_of timestamptz,
+    portal_id varchar not null,
+    scope varchar not null,
+    from_status varchar,              -- null: the portal's first judged status
+    to_status varchar not null,
+    hard_rate double,
+    complaint_rate double,
+    sent bigint
+);
+
+-- Erasure requests carried out (`python -m pipelines forget`): when and how much, never whom.
+create table if not exists _erasures (
+    erased_at timestamptz not null,
+    rows_deleted bigint,
+    quarantine_rows_deleted bigint,
+    raw_objects_rewritten bigint,
+    raw_records_removed bigint
+);
+
+-- Columns added after the first release of the table: older databases gain them here.
+alter table fct_recipient_events add column if not exists bounce_class varchar;
+alter table fct_recipient_events add column if not exists reason varchar;
+
+-- The definition (`catalog.incremental_definitions_hash`) the incremental tables were last built with: a refresh
+-- rebuilds them whole when it differs, so a changed rule never mixes with rows built by the old one.
+create table if not exists _aggregate_definitions (
+    definition_hash varchar not null,
+    built_at timestamptz not null
+);
+
+-- The views and macros the file holds (a hash of their definitions, `catalog.definitions_hash`): a reader whose
+-- code defines them differently lays its own over them until the next refresh stores them.
+create table if not exists _view_definitions (
+    definition_hash varchar not null,
+    applied_at timestamptz not null
+);
+
+-- Directory snapshot from the LMS, replaced whole on each directory load.
+create table if not exists dir_portals (
+    portal_id varchar primary key,
+    name varchar,
+    parent_portal_id varchar,
+    email_enabled boolean
+);
+create table if not exists dir_users (
+    user_id varchar,
+    portal_id varchar,
+    name varchar,
+    email varchar,
+    status varchar,
+    upload_batch_id varchar,
+    created_at timestamptz
+);
+create table if not exists dir_batches (
+    batch_id varchar,
+    portal_id varchar,
+    uploaded_at timestamptz,
+    filename varchar,
+    row_count bigint
+);
+create table if not exists _directory_loads (
+    load_id bigint not null,
+    loaded_at timestamptz not null,
+    portals bigint,
+    users bigint,
+    batches bigint
+);

@@ -1,0 +1,84 @@
+-- Tables that exist only in the private staging database of one load.
+
+-- An SES record (or an SNS envelope around one) parsed into the fields every later layer reads,
+-- in one pass over the JSON. SES may add fields at any time and they are ignored; a field of the
+-- wrong type reads as null or as its JSON text, never as an error.
+create macro ses_record(doc) as from_json(doc, '{
+    "Type": "VARCHAR", "Message": "VARCHAR",
+    "eventType": "VARCHAR", "notificationType": "VARCHAR",
+    "mail": {"messageId": "VARCHAR", "timestamp": "VARCHAR", "tags": "MAP(VARCHAR, VARCHAR[])",
+             "headers": [{"name": "VARCHAR", "value": "VARCHAR"}], "destination": "JSON"},
+    "bounce": {"bounceType": "VARCHAR", "bounceSubType": "VARCHAR", "timestamp": "VARCHAR",
+               "feedbackId": "VARCHAR", "reportingMTA": "VARCHAR", "bouncedRecipients": "JSON"},
+    "complaint": {"timestamp": "VARCHAR", "feedbackId": "VARCHAR", "complaintFeedbackType": "VARCHAR",
+                  "complaintSubType": "VARCHAR", "complainedRecipients": "JSON"},
+    "delivery": {"timestamp": "VARCHAR", "reportingMTA": "VARCHAR", "smtpResponse": "VARCHAR",
+                 "recipients": "JSON"},
+    "deliveryDelay": {"timestamp": "VARCHAR", "delayType": "VARCHAR", "reportingMTA": "VARCHAR",
+                      "delayedRecipients": "JSON"},
+    "open": {"timestamp": "VARCHAR"},
+    "click": {"timestamp": "VARCHAR"},
+    "subscription": {"timestamp": "VARCHAR"},
+    "reject": {"reason": "VARCHAR"},
+    "failure": {"errorMessage": "VARCHAR"}
+}');
+
+-- The SES records of the new objects (SNS envelopes unwrapped), one row per record, parsed, with
+-- the reason to quarantine it if it has one and the start of its text to show with that reason.
+-- `raw_ses_records` is the good ones, which the staging models in queries/stage/ read.
+create table staged_records as
+select
+    null::bigint as load_id,
+    null::varchar as source,
+    null::varchar as object_key,
+    null::bigint as record_index,
+    null::bigint as byte_offset,
+    null::date as received_date,
+    null::varchar as envelope,
+    ses_record('{}') as r,
+    null::varchar as problem,
+    null::varchar as excerpt
+where false;
+
+-- The objects' file names in the staging folder, and where each came from.
+create table staged_files (
+    filename varchar,
+    source varchar,
+    object_key varchar,
+    received_date date
+);
+
+create view raw_ses_records as
+select load_id, source, object_key, record_index, envelope, received_date, r
+from staged_records
+where problem is null;
+
+-- Bounces read from bounce mails and CSV bounce logs, already classified.
+create table staged_log_bounces (
+    source varchar,
+    object_key varchar,
+    record_index bigint,
+    recipient varchar,
+    event_at timestamptz,
+    sent_at timestamptz,
+    message_id varchar,
+    bounce_class varchar,
+    reason varchar,
+    status_code varchar,
+    diagnostic varchar,
+    action varchar,
+    reporting_mta varchar,
+    portal_id varchar,
+    upload_batch_id varchar,
+    message_type varchar,
+    attribution varchar
+);
+
+-- The classification of each distinct bounce signal in this load (SES type/subtype, the
+-- recipient's action, status and diagnostic), from pipelines/classify.py.
+create table staged_verdicts (
+    verdict_key varchar,
+    bounce_class varchar,
+    reason varchar,
+    status_found varchar
+);

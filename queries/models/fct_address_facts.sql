@@ -1,0 +1,142 @@
+-- grain: one row per (portal_id, recipient address) seen in fct_recipient_events; portal_id null holds
+-- the unattributed mail. The per-address part of mart_address_facts, which needs every event of the
+-- address and its directory entry: kept as a table (fct_address_facts) refreshed at each commit for the
+-- addresses a load touched (all after a directory load). scope: a list of recipient addresses, or null.
+-- Counts are of messages (one per (message, recipient)), over the whole loaded history:
+--   sends, deliveries, complaints; hard_bounces by SES's rule (fct_recipient_outcomes.hard_bounced:
+--   Permanent except OnAccountSuppressionList, or a hard bounce from a bounce log); soft_bounces
+--   (Transient / Undetermined, or a soft log bounce); bounces = messages with any bounce event;
+--   dead_bounces = bounces saying the address itself is dead (bounce_class 'hard': user unknown, host
+--   unknown, moved; an SES hard bounce not yet classified counts too); refusals = content / policy /
+--   spam / blocked refusals (reason contenterror, policyviolation, spamdetected, blocked, filtered,
+--   securityerror, virusdetected, or SES subtype ContentRejected / AttachmentRejected).
+-- consecutive_soft_bounces: soft-bounced messages, not delivered, whose bounce came after the
+-- address's latest Delivery in this portal (a delivery resets the run; an out-of-office reply to a
+-- delivered message is not a failure). last_bounce_*: the latest bounce event of any kind;
+-- last_attempt_refused: the latest bounce SES attempted (not OnAccountSuppressionList) was a refusal.
+-- Directory: dir_users on portal_id + lower(email) (the newest account if the directory lists one
+-- twice): learner_name, user_id, user_status, user_created_at; upload_batch_id is the account's batch,
+-- else the batch of the address's latest tagged message.
+-- materialised: incremental table (scope varchar[]), ordered by portal_id
+with outcomes as (
+    -- Every count comes from the per-message outcomes, which also carry what the address needs from
+    -- its events: a refresh of a few addresses reads only their outcome rows.
+    select
+        *,
+        max(last_delivery_at) over (partition by portal_id, recipient) as address_last_delivery_at
+    from fct_recipient_outcomes
+    where scope is null or recipient in (select unnest(scope))
+),
+
+address_messages as (
+    select
+        portal_id,
+        recipient,
+        any_value(recipient_domain) as recipient_domain,
+        count(*) filter (where sent) as sends,
+        count(*) filter (where delivered) as deliveries,
+        count(*) filter (where hard_bounced) as hard_bounces,
+        count(*) filter (where soft_bounced) as soft_bounces,
+        count(*) filter (where bounced_at is not null) as bounces,
+        -- Dead: classified hard for the address; an SES hard bounce loaded before classification
+        -- (no reason) counts too, a suppression-list bounce does not.
+        count(*) filter (
+            where address_hard or (hard_bounced and bounce_reason is null and not suppressed)
+        ) as dead_bounces,
+        count(*) filter (
+            where soft_bounced and not delivered
+                and (address_last_delivery_at is null or bounced_at > address_last_delivery_at)
+        ) as consecutive_soft_bounces,
+        count(*) filter (where complained) as complaints,
+        bool_or(suppressed) as suppressed,
+        arg_max(upload_batch_id, sent_at) filter (where upload_batch_id is not null) as message_batch_id,
+        min(first_event_at) as first_seen_at,
+        max(last_event_at) as last_seen_at,
+        max(last_delivery_at) as last_delivery_at,
+        -- A refusal counts once per message.
+        count(*) filter (where refused) as refusals,
+        min(first_bounce_at) as first_bounce_at,
+        max(last_bounce_at) as last_bounce_at,
+        first(latest_bounce order by latest_bounce.bounce_at desc, latest_bounce.reason, latest_bounce.diagnostic)
+            filter (where latest_bounce is not null) as latest,
+        first(
+            latest_attempted_bounce
+            order by latest_attempted_bounce.not_attempted, latest_attempted_bounce.bounce_at desc,
+                latest_attempted_bounce.reason, latest_attempted_bounce.diagnostic
+        ) filter (where latest_attempted_bounce is not null) as latest_attempted,
+        min(first_refusal_at) as first_refusal_at,
+        max(last_refusal_at) as last_refusal_at
+    from outcomes
+    group by portal_id, recipient
+),
+
+addresses as (
+    select
+        * exclude (latest, latest_attempted),
+        latest.reason as last_reason,
+        latest.diagnostic as last_diagnostic,
+        latest.bounce_type as last_bounce_type,
+        latest.bounce_subtype as last_bounce_subtype,
+        latest.bounce_class as last_bounce_class,
+        coalesce(not latest_attempted.not_attempted and latest_attempted.refused, false)
+            as last_attempt_refused
+    from address_messages
+),
+
+users as (
+    -- The directory loader stores emails lower-cased and trimmed: the scope filters the column itself.
+    select
+        portal_id,
+        email,
+        user_id,
+        name,
+        status,
+        upload_batch_id,
+        created_at,
+        row_number() over (
+            partition by portal_id, email
+            order by created_at desc nulls last, user_id
+        ) as pick
+    from dir_users
+    where email is not null
+        and (scope is null or email in (select unnest(scope)))
+),
+
+final as (
+    select
+        a.portal_id,
+        a.recipient,
+        a.recipient_domain,
+        u.name as learner_name,
+        u.user_id,
+        u.status as user_status,
+        coalesce(u.upload_batch_id, a.message_batch_id) as upload_batch_id,
+        u.created_at as user_created_at,
+        a.sends,
+        a.deliveries,
+        a.bounces,
+        a.hard_bounces,
+        a.soft_bounces,
+        a.dead_bounces,
+        a.refusals,
+        a.consecutive_soft_bounces,
+        a.complaints,
+        coalesce(a.suppressed, false) as suppressed,
+        a.first_bounce_at,
+        a.last_bounce_at,
+        a.last_reason,
+        a.last_diagnostic,
+        a.last_bounce_type,
+        a.last_bounce_subtype,
+        a.last_bounce_class,
+        a.last_delivery_at,
+        a.first_refusal_at,
+        a.last_refusal_at,
+        a.first_seen_at,
+        a.last_seen_at,
+        a.last_attempt_refused
+    from addresses as a
+    left join users as u on u.portal_id = a.portal_id and u.email = a.recipient and u.pick = 1
+)
+
+select * from final

@@ -1,0 +1,100 @@
+-- grain: one row per (portal_id, recipient address) seen in fct_recipient_events; portal_id null holds
+-- the unattributed mail. Each address's counts and directory entry come from fct_address_facts (the
+-- table kept equal to int_address_facts; queries/scoped/int_address_facts_for.sql defines them); this view adds
+-- what spans addresses or is a setting: the domain totals, typos and the recommended action.
+-- domain_sends / domain_refusals: the recipient domain's totals in this portal; domain_rejects_content
+-- when it refused >= 5 messages and >= 20 % of its sends there (mart_portal_causes reports these).
+--
+-- recommended_action, first match wins (the whole vocabulary):
+--   'fix typo: <address>'   the domain is a likely typo of a major provider (int_domain_typos)
+--   'deactivate'            >= 1 dead-address bounce; or on an SES suppression list with no complaint
+--                           or refusal on record (it got there by hard-bouncing before our history)
+--   'ask their IT to allow-list our sender'
+--                           the latest attempted bounce (not OnAccountSuppressionList) was a refusal
+--                           and the domain rejects content in this portal (domain_rejects_content)
+--   'suppress'              >= N consecutive soft bounces, N = session variable
+--                           soft_bounces_before_suppress (the policy's [address] value; 3 when unset)
+--   'stop mailing (complaint)'  >= 1 complaint
+--   'none'
+-- An SES hard bounce that is a policy or content refusal (Permanent 5.7.1) is not a dead address: it
+-- counts in hard_bounces (the rate) but never deactivates the learner; it asks for allow-listing when
+-- the domain refuses a lot, and is otherwise left to the rules below it.
+-- materialised: view
+with addresses as (
+    -- A window, not a join to a grouped copy: a filter on portal_id (a partition key) then reaches
+    -- the table scan, so one portal's rows never wait for every portal's totals.
+    select
+        *,
+        cast(sum(sends) over domain_in_portal as bigint) as domain_sends,
+        cast(sum(refusals) over domain_in_portal as bigint) as domain_refusals
+    from fct_address_facts
+    window domain_in_portal as (partition by portal_id, recipient_domain)
+),
+
+facts as (
+    select
+        a.*,
+        coalesce(a.domain_refusals >= 5 and a.domain_refusals >= 0.2 * a.domain_sends, false)
+            as domain_rejects_content,
+        t.suggestion as typo_suggestion,
+        case
+            when t.suggestion is not null
+                then left(a.recipient, length(a.recipient) - length(a.recipient_domain)) || t.suggestion
+        end as suggested_address
+    from addresses as a
+    left join int_domain_typos as t on t.domain = a.recipient_domain
+),
+
+final as (
+    select
+        portal_id,
+        recipient,
+        recipient_domain,
+        learner_name,
+        user_id,
+        user_status,
+        upload_batch_id,
+        user_created_at,
+        sends,
+        deliveries,
+        bounces,
+        hard_bounces,
+        soft_bounces,
+        dead_bounces,
+        refusals,
+        consecutive_soft_bounces,
+        complaints,
+        suppressed,
+        first_bounce_at,
+        last_bounce_at,
+        last_reason,
+        last_diagnostic,
+        last_bounce_type,
+        last_bounce_subtype,
+        last_bounce_class,
+        last_delivery_at,
+        first_refusal_at,
+        last_refusal_at,
+        first_seen_at,
+        last_seen_at,
+        domain_sends,
+        domain_refusals,
+        domain_rejects_content,
+        last_attempt_refused,
+        typo_suggestion,
+        suggested_address,
+        case
+            when suggested_address is not null then 'fix typo: ' || suggested_address
+            when dead_bounces >= 1 or (suppressed and complaints = 0 and refusals = 0) then 'deactivate'
+            when last_attempt_refused and domain_rejects_content
+                then 'ask their IT to allow-list our sender'
+            when consecutive_soft_bounces
+                >= coalesce(cast(getvariable('soft_bounces_before_suppress') as integer), 3)
+                then 'suppress'
+            when complaints >= 1 then 'stop mailing (complaint)'
+            else 'none'
+        end as recommended_action
+    from facts
+)
+
+select * from final
