@@ -1,20 +1,131 @@
 """`python -m pipelines <command>`: the one command line schedulers and people use.
 
-Exit codes: 0 done; 1 failed, nothing published; 2 usage error; 75 another refresh holds the
-lock (try again later; nothing changed).
+Exit codes, the same for every command: 0 done; 1 failed, nothing published; 2 usage error;
+75 busy: another refresh holds the lock, or another process held the database file longer than
+we waited (try again later; nothing changed).
+
+The handlers (`cmd_*`) do their work and raise; `main()` runs each one through `run()`, and one
+table, `EXIT_MAP`, turns what it raised into the exit code and the one line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pipelines import config as config_mod
+from pipelines import warehouse
 from pipelines.reports.policy import load_policy
-from pipelines.warehouse.connect import DatabaseOutdated
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+EXIT_BUSY = EXIT_LOCKED  # the lock, or the database file held by another process
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(ValueError):
+    """Bad input, in the caller's words: exit 2 with the message (as any ValueError)."""
+
+
+class StepFailed(Exception):
+    """The work itself failed with a ValueError (past the arguments, which were fine): exit 1, not 2.
+
+    Raised `from` the original error, whose type and message the failure line shows.
+    """
+
+
+# What a failure (exit 1) says after "error: ", when a command words it otherwise than
+# "<command> failed, nothing published".
+FAILED_WORDING = {
+    "demo": "demo failed",
+    "rebuild": "rebuild failed, the database is unchanged",
+}
+
+_LOAD_ONE = "run `python -m pipelines demo` or `python -m pipelines refresh`"
+
+
+def _plain(_command: str, exc: BaseException) -> str:
+    return f"error: {exc}"
+
+
+def _missing(_command: str, exc: BaseException) -> str:
+    return f"error: {exc}: {_LOAD_ONE}"
+
+
+def _interrupted(_command: str, _exc: BaseException) -> str:
+    return "interrupted; nothing was published by the unfinished step"
+
+
+def _failed(command: str, exc: BaseException) -> str:
+    cause = exc.__cause__ if isinstance(exc, StepFailed) and exc.__cause__ is not None else exc
+    wording = FAILED_WORDING.get(command, f"{command} failed, nothing published")
+    return f"error: {wording}: {type(cause).__name__}: {cause}"
+
+
+# What a command raised -> its exit code and its one line on stderr. The first row whose type
+# matches wins, so a specific row comes before the general one it is a kind of (DatabaseMissing is
+# a FileNotFoundError, UsageError a ValueError; every row is an Exception but the first).
+EXIT_MAP: tuple[tuple[type[BaseException], int, Callable[[str, BaseException], str]], ...] = (
+    (KeyboardInterrupt, EXIT_FAILED, _interrupted),
+    (warehouse.RefreshLocked, EXIT_BUSY, _plain),
+    (warehouse.DatabaseBusy, EXIT_BUSY, _plain),
+    (warehouse.DatabaseMissing, EXIT_USAGE, _missing),
+    (warehouse.DatabaseOutdated, EXIT_FAILED, _plain),
+    (StepFailed, EXIT_FAILED, _failed),
+    (ValueError, EXIT_USAGE, _plain),
+    (Exception, EXIT_FAILED, _failed),
+)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def exit_for(command: str, exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one stderr line for what `command` raised."""
+    for kind, code, message in EXIT_MAP:
+        if isinstance(exc, kind):
+            return code, _one_line(message(command, exc))
+    return EXIT_FAILED, _one_line(_failed(command, exc))
+
+
+def run(command: str, handler: Handler, args: argparse.Namespace) -> int:
+    """Run one command's handler: its own exit code, or the map's for what it raised."""
+    try:
+        return handler(args)
+    except (KeyboardInterrupt, Exception) as exc:  # one line for the scheduler's log, not a traceback
+        code, line = exit_for(command, exc)
+        print(line, file=sys.stderr)
+        return code
+
+
+# The options several commands share, declared once: flags, metavar, default, help. A command may
+# word the help for its own use (what its policy or --json output is) or give another default.
+SHARED_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "db": (("--db",), {"metavar": "PATH", "help": "database file"}),
+    "policy": (("--policy",), {"metavar": "FILE.toml",
+                               "help": "policy file (default: pipelines/policy_default.toml)"}),
+    "json": (("--json",), {"action": "store_true", "help": "JSON instead of text"}),
+    "as_of": (("--as-of",), {"metavar": "ISO", "help": "judge as of this time (UTC), e.g. 2026-11-01T00:00Z "
+                                                       "(default: the newest event)"}),
+    "memory_limit": (("--memory-limit",), {"metavar": "SIZE",
+                                           "help": "DuckDB's working memory, e.g. 1GB or 512MB; past it, "
+                                                   "it spills to disk"}),
+    "quiet": (("-q", "--quiet"), {"action": "store_true", "help": "no progress output"}),
+}
+
+
+def add_shared(parser: argparse.ArgumentParser, name: str, note: str | None = None,
+               **overrides: Any) -> argparse.Action:
+    """Add the shared option `name`; `note` is appended to its help in parentheses."""
+    flags, spec = SHARED_OPTIONS[name]
+    spec = {**spec, **overrides}
+    if note:
+        spec["help"] = f"{spec['help']} ({note})"
+    return parser.add_argument(*flags, **spec)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,15 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder, s3://bucket/prefix, sqs://queue-name or queue URL (repeatable)")
     r.add_argument("--config", metavar="FILE.toml", help="TOML file listing sources, directory, tag names")
     r.add_argument("--directory", metavar="DIR", help="folder with portals.csv, users.csv, batches.csv")
-    r.add_argument("--db", metavar="PATH", help="database file")
-    r.add_argument("--policy", metavar="FILE.toml",
-                   help="status policy for the alerts (default: pipelines/policy_default.toml)")
+    add_shared(r, "db")
+    add_shared(r, "policy", help="status policy for the alerts (default: pipelines/policy_default.toml)")
     r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a running refresh to finish (default: exit at once)")
-    r.add_argument("--memory-limit", metavar="SIZE",
-                   help="DuckDB's working memory, e.g. 1GB or 512MB; past it, it spills to disk "
-                        "(default: the config's memory_limit, else 1GB)")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_shared(r, "memory_limit", note="default: the config's memory_limit, else 1GB")
+    add_shared(r, "quiet")
 
     st = sub.add_parser(
         "status",
@@ -62,12 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
             "over the loaded data before adopting it."
         ),
     )
-    st.add_argument("--db", metavar="PATH", help="database file")
-    st.add_argument("--as-of", metavar="ISO", help="judge as of this time (UTC), e.g. 2026-11-01T00:00Z")
+    add_shared(st, "db")
+    add_shared(st, "as_of")
     st.add_argument("--window-days", type=int, metavar="N", help="override every policy window's length")
-    st.add_argument("--policy", metavar="FILE.toml",
-                    help="policy file (default: pipelines/policy_default.toml)")
-    st.add_argument("--json", action="store_true", help="JSON (a list of objects) instead of a table")
+    add_shared(st, "policy")
+    add_shared(st, "json", help="JSON (a list of objects) instead of a table")
     st.add_argument("--timeline", action="store_true",
                     help="day-by-day status per portal from --since to --until (replay a policy)")
     st.add_argument("--since", metavar="YYYY-MM-DD", help="first day of --timeline (default: 30 days back)")
@@ -89,10 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     pj.add_argument("--share", type=float, default=0.0, metavar="P",
                     help="expected hard-bounce share of the planned sends, 0..1")
     pj.add_argument("--with-subportals", action="store_true", help="judge the portal rolled up")
-    pj.add_argument("--as-of", metavar="ISO", help="judge as of this time (default: newest event)")
-    pj.add_argument("--policy", metavar="FILE.toml", help="policy file")
-    pj.add_argument("--db", metavar="PATH", help="database file")
-    pj.add_argument("--json", action="store_true", help="JSON instead of text")
+    add_shared(pj, "as_of")
+    add_shared(pj, "policy")
+    add_shared(pj, "db")
+    add_shared(pj, "json")
 
     c = sub.add_parser(
         "classify",
@@ -103,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     c.add_argument("paths", nargs="+", metavar="FILE_OR_FOLDER")
-    c.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
+    add_shared(c, "json", help="one JSON object per line instead of a table")
 
     fg = sub.add_parser(
         "forget",
@@ -114,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     fg.add_argument("address", metavar="ADDRESS")
-    fg.add_argument("--db", metavar="PATH", help="database file")
+    add_shared(fg, "db")
 
     rb = sub.add_parser(
         "rebuild",
@@ -125,11 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
             "until the swap; the directory snapshot is carried over."
         ),
     )
-    rb.add_argument("--db", metavar="PATH", help="database file")
-    rb.add_argument("--memory-limit", metavar="SIZE", default=config_mod.RefreshConfig.memory_limit,
-                    help="DuckDB's working memory, e.g. 1GB; past it, DuckDB spills to disk "
-                         "(default %(default)s)")
-    rb.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_shared(rb, "db")
+    add_shared(rb, "memory_limit", note="default %(default)s", default=config_mod.RefreshConfig.memory_limit)
+    add_shared(rb, "quiet")
 
     d = sub.add_parser(
         "demo",
@@ -144,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--days", type=int, default=60, help="days of history (default 60)")
     d.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
     d.add_argument("--out", metavar="DIR", help="where to write the exports (default data/demo)")
-    d.add_argument("--db", metavar="PATH", help="database file (replaced)")
+    add_shared(d, "db", help="database file (replaced)")
     d.add_argument("--no-load", action="store_true", help="only write the files")
-    d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_shared(d, "quiet")
 
     x = sub.add_parser(
         "export",
@@ -168,9 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--since", metavar="ISO",
                    help="only addresses whose last bounce is at or after this (UTC)")
     x.add_argument("--kind", choices=("hard", "soft", "all"), default="all", help="default: all")
-    x.add_argument("--policy", metavar="FILE.toml",
-                   help="policy file for the recommended action (default: pipelines/policy_default.toml)")
-    x.add_argument("--db", metavar="PATH", help="database file")
+    add_shared(x, "policy",
+               help="policy file for the recommended action (default: pipelines/policy_default.toml)")
+    add_shared(x, "db")
     x.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
     return parser
 
@@ -178,57 +283,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        if args.command == "refresh":
-            return cmd_refresh(args)
-        if args.command == "demo":
-            return cmd_demo(args)
-        if args.command == "rebuild":
-            return cmd_rebuild(args)
-        if args.command == "classify":
-            return cmd_classify(args)
-        if args.command == "status":
-            return cmd_timeline(args) if args.timeline else cmd_status(args)
-        if args.command == "project":
-            return cmd_project(args)
-        if args.command == "forget":
-            return cmd_forget(args)
-        if args.command == "export":
-            return cmd_export(args)
-    except KeyboardInterrupt:
-        print("interrupted; nothing was published by the unfinished step", file=sys.stderr)
-        return EXIT_FAILED
-    except DatabaseOutdated as exc:
-        return _fail(str(exc))
-    parser.error(f"unknown command {args.command}")
-    return EXIT_USAGE
-
-
-def _fail(message: str, code: int = EXIT_FAILED) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
+    handler = COMMANDS.get(args.command)
+    if handler is None:
+        parser.error(f"unknown command {args.command}")
+    return run(args.command, handler, args)
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     from pipelines.ingest.refresh import refresh
     from pipelines.ingest.sources import open_source
-    from pipelines.warehouse import RefreshLocked
-    from pipelines.warehouse.connect import DatabaseBusy
 
-    cfg = config_mod.RefreshConfig()
-    try:
-        if args.config:
-            cfg = config_mod.load_config(args.config)
-        specs = args.source or cfg.sources
-        directory = args.directory or cfg.directory
-        if not specs and not directory:
-            return _fail("nothing to load: give --source (repeatable), --directory or --config",
-                         EXIT_USAGE)
-        sources = [open_source(s) for s in specs]
-        policy = load_policy(args.policy) if args.policy else None
-        memory_limit = config_mod.memory_size(args.memory_limit or cfg.memory_limit)
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+    cfg = config_mod.load_config(args.config) if args.config else config_mod.RefreshConfig()
+    specs = args.source or cfg.sources
+    directory = args.directory or cfg.directory
+    if not specs and not directory:
+        raise UsageError("nothing to load: give --source (repeatable), --directory or --config")
+    sources = [open_source(s) for s in specs]
+    policy = load_policy(args.policy) if args.policy else None
+    memory_limit = config_mod.memory_size(args.memory_limit or cfg.memory_limit)
     db = config_mod.resolve_db_path(args.db)
     try:
         summary = refresh(
@@ -236,12 +308,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             cfg.max_object_bytes, wait_seconds=args.wait, quiet=args.quiet, policy=policy,
             memory_limit=memory_limit,
         )
-    except RefreshLocked as exc:
-        return _fail(str(exc), EXIT_LOCKED)
-    except DatabaseBusy as exc:
-        return _fail(str(exc), EXIT_LOCKED)
-    except Exception as exc:  # one line for the scheduler's log, not a traceback
-        return _fail(f"refresh failed, nothing published: {type(exc).__name__}: {exc}")
+    except ValueError as exc:  # the arguments were fine: the load itself failed (exit 1, as ever)
+        raise StepFailed(str(exc)) from exc
     for a in summary.alert_rows:
         rate = "" if a["hard_rate"] is None else f"{a['hard_rate']:.4f}"
         print(f"alert portal_id={a['portal_id']} scope={a['scope']} from={a['from_status'] or 'new'} "
@@ -255,15 +323,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     db = config_mod.resolve_db_path(args.db)
     out = Path(args.out) if args.out else config_mod.REPO_ROOT / "data" / "demo"
-    try:
-        summary = demo.build_demo(
-            out, db, sends=args.sends, portals=args.portals, days=args.days, seed=args.seed,
-            load=not args.no_load, quiet=args.quiet,
-        )
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    except Exception as exc:
-        return _fail(f"demo failed: {type(exc).__name__}: {exc}")
+    summary = demo.build_demo(
+        out, db, sends=args.sends, portals=args.portals, days=args.days, seed=args.seed,
+        load=not args.no_load, quiet=args.quiet,
+    )
     if summary is not None:
         print(summary.line())
     return EXIT_OK
@@ -271,19 +334,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     from pipelines.ingest.refresh import rebuild
-    from pipelines.warehouse import RefreshLocked
 
     db = config_mod.resolve_db_path(args.db)
+    memory_limit = config_mod.memory_size(args.memory_limit)
     try:
-        summary = rebuild(db, quiet=args.quiet, memory_limit=config_mod.memory_size(args.memory_limit))
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    except FileNotFoundError as exc:
-        return _fail(f"{exc}; nothing to rebuild", EXIT_USAGE)
-    except RefreshLocked as exc:
-        return _fail(str(exc), EXIT_LOCKED)
-    except Exception as exc:
-        return _fail(f"rebuild failed, the database is unchanged: {type(exc).__name__}: {exc}")
+        summary = rebuild(db, quiet=args.quiet, memory_limit=memory_limit)
+    except FileNotFoundError as exc:  # rebuild's "no database at ...": a usage error, as ever
+        raise warehouse.DatabaseMissing(f"{exc}; nothing to rebuild") from exc
     print(summary.line())
     return EXIT_OK
 
@@ -298,7 +355,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
-        return _fail(f"no such file or folder: {', '.join(missing)}", EXIT_USAGE)
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
     rows, unreadable = [], []
     for path in args.paths:
         for name, index, data in dsn.iter_mails(path):
@@ -346,27 +403,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     import json
 
     from pipelines.reports import metrics
-    from pipelines.warehouse.connect import DatabaseBusy, DatabaseMissing
 
-    try:
-        policy = load_policy(args.policy)
-        as_of = _parse_time(args.as_of)
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+    policy = load_policy(args.policy)
+    as_of = _parse_time(args.as_of)
     db = config_mod.resolve_db_path(args.db)
-    try:
-        table = metrics.read_status(db, policy, as_of, args.window_days)
-    except DatabaseMissing:
-        return _fail(f"no database at {db}: run `python -m pipelines demo` or "
-                     "`python -m pipelines refresh`", EXIT_USAGE)
-    except DatabaseBusy as exc:
-        return _fail(str(exc), EXIT_LOCKED)
+    table = metrics.read_status(db, policy, as_of, args.window_days)
     rows = table.select(*STATUS_FIELDS).to_dicts()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return EXIT_OK
-    order = {"disabled": 0, "exceeded": 1, "approaching": 2, "ok": 3, "insufficient_volume": 4}
-    rows.sort(key=lambda r: (order.get(r["status"], 9), -(r["hard_rate"] or 0)))
+    rows = metrics.worst_first(table).select(*STATUS_FIELDS).to_dicts()
 
     def pct(v):
         return "" if v is None else f"{v * 100:.2f}%"
@@ -388,44 +434,35 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     import duckdb
 
-    from pipelines import warehouse
     from pipelines.reports import export
-    from pipelines.reports.policy import load_policy
 
     since = None
     if args.since:
         try:
             since = datetime.fromisoformat(args.since)
         except ValueError:
-            return _fail(f"--since {args.since!r} is not an ISO 8601 date or time, e.g. 2026-11-01T00:00Z",
-                         EXIT_USAGE)
+            raise UsageError(f"--since {args.since!r} is not an ISO 8601 date or time, "
+                             "e.g. 2026-11-01T00:00Z") from None
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
-    try:
-        policy = load_policy(args.policy) if args.policy else None
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+    policy = load_policy(args.policy) if args.policy else None
     db = config_mod.resolve_db_path(args.db)
     out = Path(args.out)
+    # An unknown portal id (export.UnknownPortal) or an empty one is a ValueError: exit 2.
     try:
         with warehouse.reader(db) as con:
             covered = export.scope(con, args.portal, args.with_subportals).portals
             df = export.bounced_addresses(con, args.portal, args.with_subportals, since, args.kind,
                                           policy=policy)
-    except warehouse.DatabaseMissing as exc:
-        return _fail(f"{exc}; load one first (python -m pipelines refresh, or demo)", EXIT_USAGE)
-    except warehouse.DatabaseBusy as exc:
-        return _fail(str(exc), EXIT_LOCKED)
-    except ValueError as exc:  # an unknown portal id (export.UnknownPortal) or an empty one
-        return _fail(str(exc), EXIT_USAGE)
     except duckdb.CatalogException as exc:
-        return _fail(f"the database lacks a view this export reads ({str(exc).splitlines()[0]}); "
-                     "apply the current views with `python -m pipelines rebuild`")
+        raise warehouse.DatabaseOutdated(
+            f"the database lacks a view this export reads ({str(exc).splitlines()[0]}); "
+            "apply the current views with `python -m pipelines rebuild`") from exc
     try:
         tmp = out.with_name(out.name + ".tmp")
         tmp.write_bytes(export.to_csv(df))
         tmp.replace(out)
     except OSError as exc:
-        return _fail(f"cannot write {out}: {exc.strerror or exc}", EXIT_USAGE)
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
     print(f"rows={df.height} out={out} portals={','.join(covered)}")
     return EXIT_OK
 
@@ -433,22 +470,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_timeline(args: argparse.Namespace) -> int:
     from datetime import date, timedelta
 
-    from pipelines import warehouse
     from pipelines.reports import metrics, projection
 
     db = config_mod.resolve_db_path(args.db)
-    try:
-        policy = load_policy(args.policy)
-        with warehouse.reader(db) as con:
-            as_of = _parse_time(args.as_of) or metrics.default_as_of(con)
-            last_day = as_of.date() if as_of else date.today()
-            until = date.fromisoformat(args.until) if args.until else last_day
-            since = date.fromisoformat(args.since) if args.since else until - timedelta(days=30)
-            timeline = projection.status_timeline(con, policy, since, until, args.portal)
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    except warehouse.DatabaseMissing:
-        return _fail(f"no database at {db}: run `python -m pipelines demo` first", EXIT_USAGE)
+    policy = load_policy(args.policy)
+    with warehouse.reader(db) as con:
+        as_of = _parse_time(args.as_of) or metrics.default_as_of(con)
+        last_day = as_of.date() if as_of else date.today()
+        until = date.fromisoformat(args.until) if args.until else last_day
+        since = date.fromisoformat(args.since) if args.since else until - timedelta(days=30)
+        timeline = projection.status_timeline(con, policy, since, until, args.portal)
     frame = projection.status_changes(timeline) if args.changes else timeline
     if args.json:
         print(frame.write_json())
@@ -461,23 +492,17 @@ def cmd_project(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from pipelines import warehouse
     from pipelines.reports import projection
 
     if args.sends < 0 or not 0 <= args.share <= 1:
-        return _fail("--sends must be >= 0 and --share between 0 and 1", EXIT_USAGE)
+        raise UsageError("--sends must be >= 0 and --share between 0 and 1")
     db = config_mod.resolve_db_path(args.db)
-    try:
-        policy = load_policy(args.policy)
-        as_of = _parse_time(args.as_of)
-        with warehouse.reader(db) as con:
-            plan = projection.project_send(con, args.portal, args.sends, args.share, policy, as_of,
-                                           args.with_subportals)
-            outlook = projection.forecast(con, args.portal, policy, as_of, args.with_subportals)
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    except warehouse.DatabaseMissing:
-        return _fail(f"no database at {db}: run `python -m pipelines demo` first", EXIT_USAGE)
+    policy = load_policy(args.policy)
+    as_of = _parse_time(args.as_of)
+    with warehouse.reader(db) as con:
+        plan = projection.project_send(con, args.portal, args.sends, args.share, policy, as_of,
+                                       args.with_subportals)
+        outlook = projection.forecast(con, args.portal, policy, as_of, args.with_subportals)
     if args.json:
         out = {k: v for k, v in asdict(plan).items() if k != "windows"}
         out["forecast"] = {k: v for k, v in asdict(outlook).items() if k != "series"}
@@ -506,18 +531,29 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 def cmd_forget(args: argparse.Namespace) -> int:
     from pipelines.ingest.forget import forget
-    from pipelines.warehouse import RefreshLocked
 
     db = config_mod.resolve_db_path(args.db)
-    if not db.exists():
-        return _fail(f"no database at {db}", EXIT_USAGE)
-    try:
-        erased = forget(db, args.address)
-    except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
-    except RefreshLocked as exc:
-        return _fail(str(exc), EXIT_LOCKED)
+    if not db.exists():  # forget() would create an empty one to erase from
+        raise warehouse.DatabaseMissing(f"no database at {db}")
+    erased = forget(db, args.address)
     rows = sum(erased.rows.values())
     print(f"rows_deleted={rows} quarantine_rows_deleted={erased.quarantine_rows} "
           f"raw_objects_rewritten={erased.objects_rewritten} raw_records_removed={erased.records_removed}")
     return EXIT_OK
+
+
+def cmd_status_or_timeline(args: argparse.Namespace) -> int:
+    return cmd_timeline(args) if args.timeline else cmd_status(args)
+
+
+# Command -> handler; `main()` runs the one asked for through `run()` and the exit map.
+COMMANDS: dict[str, Handler] = {
+    "refresh": cmd_refresh,
+    "demo": cmd_demo,
+    "rebuild": cmd_rebuild,
+    "classify": cmd_classify,
+    "status": cmd_status_or_timeline,
+    "project": cmd_project,
+    "forget": cmd_forget,
+    "export": cmd_export,
+}

@@ -1,4 +1,5 @@
--- The policy's verdict for one window, in one place for every query that judges a portal:
+-- The policy's verdict for one window, in one place for every query that judges a portal (and for
+-- the projections, which judge projected windows with it: queries/reads/judged_windows.sql):
 -- too few sends are not judged; a cutoff beats a warning; hard bounces and complaints both count.
 create or replace macro window_status(sent, hard_rate, complaint_rate, min_sent, warning, cutoff,
                                       complaint_warning, complaint_cutoff) as
@@ -8,6 +9,47 @@ create or replace macro window_status(sent, hard_rate, complaint_rate, min_sent,
         when hard_rate >= warning or complaint_rate >= complaint_warning then 'approaching'
         else 'ok'
     end;
+
+-- How bad a status is, worst highest. A portal whose mail is disabled ranks worst of all: it is the
+-- one that needs the restore call. Every ranking of portals or windows sorts by this.
+create or replace macro status_severity(status) as
+    case status
+        when 'disabled' then 4
+        when 'exceeded' then 3
+        when 'approaching' then 2
+        when 'ok' then 1
+        when 'insufficient_volume' then 0
+    end;
+
+-- The order in which a portal's windows decide its status: the worst window first, then the one
+-- with more sends, then by name. `order by window_order(...)` and take the first.
+create or replace macro window_order(status, sent, window_name) as
+    {'severity': -status_severity(status), 'sent': -sent, 'name': window_name};
+
+-- A rate as a percentage rounded to 0.01, e.g. 0.15352 -> '15.35%'.
+create or replace macro percent_text(rate) as cast(round(rate * 100, 2) as varchar) || '%';
+
+-- The level a status was judged against, in words (what an analyst asks first).
+create or replace macro status_reason(status, hard_rate, complaint_rate, warning, cutoff,
+                                      complaint_warning, complaint_cutoff) as
+    case
+        when status = 'disabled' then 'mail switched off in the directory'
+        when status = 'insufficient_volume' then 'too few sends to judge'
+        when hard_rate >= cutoff
+            then 'hard-bounce rate ' || percent_text(hard_rate) || ' >= cutoff ' || percent_text(cutoff)
+        when complaint_rate >= complaint_cutoff
+            then 'complaint rate ' || percent_text(complaint_rate) || ' >= cutoff '
+                || percent_text(complaint_cutoff)
+        when hard_rate >= warning
+            then 'hard-bounce rate ' || percent_text(hard_rate) || ' >= warning ' || percent_text(warning)
+        when complaint_rate >= complaint_warning
+            then 'complaint rate ' || percent_text(complaint_rate) || ' >= warning '
+                || percent_text(complaint_warning)
+        else 'below the warning levels'
+    end;
+
+-- SES's mailbox simulator: mail to it tests the sender, so SES leaves it out of every rate.
+create or replace macro is_ses_simulator(domain) as coalesce(domain = 'simulator.amazonses.com', false);
 
 -- The portals a read about one portal covers: `root` alone, or with every portal below it when
 -- `with_subportals`; null when `root` is null (a read about the whole account). An unknown portal

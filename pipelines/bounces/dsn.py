@@ -73,11 +73,6 @@ class DsnResult:
     kind: str = "none"  # "rfc3464", "dsn-text", "text", "ses-json" or "none"
 
 
-def parse_recipients(data: bytes) -> list[BouncedRecipient]:
-    """Shortcut: only the recipients of `parse(data)`."""
-    return parse(data).recipients
-
-
 # ---------------------------------------------------------------------------------------------
 # Patterns
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.warehouse import catalog
+
 # file -> (required columns, optional columns)
 FILES = {
     "portals.csv": (("portal_id", "name", "parent_portal_id"), ("email_enabled",)),
@@ -65,59 +67,12 @@ def stage_directory(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, i
 
 
 def _check_types(con: duckdb.DuckDBPyConnection) -> None:
-    checks = [
-        ("users.csv", "created_at", "staged_dir_users", "created_at", "timestamptz"),
-        ("batches.csv", "uploaded_at", "staged_dir_batches", "uploaded_at", "timestamptz"),
-        ("batches.csv", "rows", "staged_dir_batches", "rows", "bigint"),
-    ]
-    for file, col, table, expr, typ in checks:
-        bad = con.execute(
-            f"select {expr} from {table} where nullif(trim({expr}), '') is not null "
-            f"and try_cast({expr} as {typ}) is null limit 1"
-        ).fetchall()
-        if bad:
-            bad = bad[0]
-            raise DirectoryError(f"{file}: column {col} has a value that is not a {typ}: {bad[0]!r}")
+    bad = con.execute(catalog.sql("stage/directory_type_errors.sql")).fetchall()
+    if bad:
+        file, col, typ, value = bad[0]
+        raise DirectoryError(f"{file}: column {col} has a value that is not a {typ}: {value!r}")
 
 
 def replace_directory(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
     """Swap the live directory tables for the staged ones (staging attached as `stg`)."""
-    truthy = ", ".join(f"'{v}'" for v in _TRUE)
-    con.execute("delete from dir_portals")
-    con.execute(
-        f"""
-        insert into dir_portals
-        select trim(portal_id), name, nullif(trim(parent_portal_id), ''),
-            case when nullif(trim(email_enabled), '') is null then true
-                 else lower(trim(email_enabled)) in ({truthy}) end
-        from stg.staged_dir_portals
-        where nullif(trim(portal_id), '') is not null
-        qualify row_number() over (partition by trim(portal_id)) = 1
-        """
-    )
-    con.execute("delete from dir_users")
-    con.execute(
-        """
-        insert into dir_users
-        select trim(user_id), trim(portal_id), name, lower(trim(email)), lower(trim(status)),
-            nullif(trim(upload_batch_id), ''), try_cast(created_at as timestamptz)
-        from stg.staged_dir_users
-        """
-    )
-    con.execute("delete from dir_batches")
-    con.execute(
-        """
-        insert into dir_batches
-        select trim(batch_id), trim(portal_id), try_cast(uploaded_at as timestamptz), filename,
-            try_cast("rows" as bigint)
-        from stg.staged_dir_batches
-        """
-    )
-    con.execute(
-        """
-        insert into _directory_loads
-        select ?, now(), (select count(*) from dir_portals), (select count(*) from dir_users),
-            (select count(*) from dir_batches)
-        """,
-        [load_id],
-    )
+    catalog.run_script(con, "commit/replace_directory.sql", {"truthy": list(_TRUE), "load_id": load_id})

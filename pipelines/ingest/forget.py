@@ -45,10 +45,8 @@ def forget(db_path: Path, address: str, wait_seconds: float = 60.0) -> Erasure:
             for table, column in _ROW_TABLES.items():
                 rows[table] = con.execute(
                     f"delete from {table} where lower({column}) = ?", [address]).fetchall()[0][0]
-            # Quarantine excerpts and alerts are free text: drop any row that mentions it.
-            quarantined = con.execute(
-                "delete from _quarantine where strpos(lower(coalesce(excerpt, '')), ?) > 0", [address]
-            ).fetchall()[0][0]
+            quarantined = con.execute(catalog.sql("forget/quarantine.sql"), {"address": address}
+                                      ).fetchall()[0][0]
             rewritten = removed = 0
             for load_id, source, key, data in con.execute(
                 "select load_id, source, object_key, data from raw_objects").fetchall():
@@ -65,10 +63,10 @@ def forget(db_path: Path, address: str, wait_seconds: float = 60.0) -> Erasure:
                 )
                 rewritten += 1
                 removed += dropped
-            con.execute(
-                "insert into _erasures values (now(), ?, ?, ?, ?)",
-                [sum(rows.values()), quarantined, rewritten, removed],
-            )
+            catalog.run_script(con, "forget/record_erasure.sql", {
+                "rows_deleted": sum(rows.values()), "quarantine_rows": quarantined,
+                "objects_rewritten": rewritten, "records_removed": removed,
+            })
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

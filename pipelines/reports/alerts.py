@@ -6,6 +6,7 @@ import polars as pl
 
 from pipelines.reports import metrics
 from pipelines.reports.policy import Policy
+from pipelines.warehouse import catalog, reads
 
 # A portal seen for the first time is worth an alert only if it is already in trouble.
 _QUIET_FIRST = ("ok", "insufficient_volume")
@@ -22,19 +23,16 @@ def record_transitions(con, load_id: int, policy: Policy | None = None) -> pl.Da
         "portal_id", "scope", "status", "hard_rate", "complaint_rate", "sent",
         pl.lit(as_of).alias("as_of"), pl.lit(load_id, pl.Int64).alias("load_id"),
     )
-    before = pl.from_arrow(con.sql("select portal_id, scope, status as from_status from _portal_status")
-                           .to_arrow_table())
+    before = reads.run(con, "last_statuses")
     joined = current.join(before, on=["portal_id", "scope"], how="left")
     changed = joined.filter(
         (pl.col("from_status").is_null() & ~pl.col("status").is_in(_QUIET_FIRST))
         | (pl.col("from_status").is_not_null() & (pl.col("from_status") != pl.col("status")))
     )
-    alerts = changed.select(  # noqa: F841 - read by name below
+    alerts = changed.select(
         pl.lit(load_id, pl.Int64).alias("load_id"), "as_of", "portal_id", "scope", "from_status",
         pl.col("status").alias("to_status"), "hard_rate", "complaint_rate", "sent",
     )
-    con.execute("insert into _alerts select load_id, now(), * exclude (load_id) from alerts")
-    con.execute("delete from _portal_status")
-    con.execute("insert into _portal_status select * from current")
+    catalog.run_script(con, "commit/record_statuses.sql", tables={"current": current, "alerts": alerts})
     return changed.select("portal_id", "scope", "from_status", pl.col("status").alias("to_status"),
                           "hard_rate", "sent").sort("portal_id", "scope")

@@ -43,14 +43,11 @@ class Brief:
 
 
 def worst_portal(status: pl.DataFrame) -> str | None:
-    """The portal to look at first: worst status, then highest hard rate, then most sends."""
+    """The portal to look at first (`metrics.worst_first`): a disabled one, since it needs the restore
+    call, then the worst status, highest hard rate, most sends."""
     if status.is_empty():
         return None
-    rank = {"exceeded": 0, "approaching": 1, "ok": 2, "insufficient_volume": 3, "disabled": 4}
-    ordered = status.with_columns(
-        _rank=pl.col("status").replace_strict(rank, default=5, return_dtype=pl.Int64)
-    ).sort(["_rank", "hard_rate", "sent"], descending=[False, True, True], nulls_last=True)
-    return ordered["portal_id"][0]
+    return metrics.worst_first(status)["portal_id"][0]
 
 
 def prevention_steps(causes: pl.DataFrame, actions: dict[str, int]) -> tuple[str, ...]:

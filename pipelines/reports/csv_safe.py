@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-# OWASP CSV injection: a cell starting with one of these is read as a formula by spreadsheets.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# OWASP CSV injection: a cell starting with = + - @ tab or CR is read as a formula by spreadsheets.
 _FORMULA_PATTERN = r"^[=+\-@\t\r]"
-
-
-def neutralise(value: str) -> str:
-    if value and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def to_safe_csv(df: pl.DataFrame) -> bytes:

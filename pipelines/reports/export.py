@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import polars as pl
 
-from pipelines import warehouse
 from pipelines.reports import csv_safe
 from pipelines.reports.policy import Policy, load_policy
 from pipelines.warehouse import reads
@@ -83,13 +81,6 @@ def bounced_addresses(con, portals: list[str], with_subportals: bool = False,
     con.execute("set variable soft_bounces_before_suppress = ?", [policy.soft_bounces_before_suppress])
     df = reads.run(con, "bounced_addresses", portals=covered, since=_utc(since), kind=kind)
     return df.select(BOUNCED_COLUMNS)
-
-
-def read_bounced_addresses(db: Path, portals: list[str], with_subportals: bool = False,
-                           since: datetime | None = None, kind: str = "all", *,
-                           policy: Policy | None = None) -> pl.DataFrame:
-    with warehouse.reader(db) as con:
-        return bounced_addresses(con, portals, with_subportals, since, kind, policy=policy)
 
 
 def to_csv(df: pl.DataFrame) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -44,7 +45,9 @@ def portal_status(con, policy: Policy | None = None, as_of: datetime | None = No
 
 def status_table(con, policy: Policy | None = None, as_of: datetime | None = None,
                  window_days: int | None = None) -> pl.DataFrame:
-    """The `status` command's rows: each portal alone, with its roll-up figures beside it."""
+    """The `status` command's rows: each portal alone, with its roll-up figures beside it. `severity`
+    ranks the status (queries/macros.sql `status_severity`: disabled worst); `why` names the level
+    it was judged against."""
     return status_rows(portal_status(con, policy, as_of, window_days))
 
 
@@ -58,32 +61,32 @@ def status_rows(s: pl.DataFrame) -> pl.DataFrame:
         pl.col("hard_rate").alias("rollup_hard_rate"),
         pl.col("status").alias("rollup_status"),
     )
-    return alone.join(rollup, on="portal_id", how="left").with_columns(why=_why()).select(
+    return alone.join(rollup, on="portal_id", how="left").select(
         "portal_id", "name", "parent_portal_id", "sent", "hard_bounced", "hard_rate", "soft_bounced",
-        "complaints", "complaint_rate", "status", "why", "deciding_window", "rollup_sent",
+        "complaints", "complaint_rate", "status", "severity", "why", "deciding_window", "rollup_sent",
         "rollup_hard_bounced", "rollup_hard_rate", "rollup_status",
     ).sort("portal_id")
 
 
-def _why() -> pl.Expr:
-    """The level a status was judged against, in words (what an analyst asks first)."""
-    def pct(col: str) -> pl.Expr:
-        return (pl.col(col) * 100).round(2).cast(pl.String) + "%"
+JUDGED_SCHEMA = {
+    "grp": pl.String, "window_name": pl.String, "sent": pl.Float64, "hard_bounced": pl.Float64,
+    "complaints": pl.Float64, "min_sent": pl.Int64, "warning": pl.Float64, "cutoff": pl.Float64,
+    "complaint_warning": pl.Float64, "complaint_cutoff": pl.Float64,
+}
 
-    hard, complaint = pl.col("hard_rate"), pl.col("complaint_rate")
-    return (
-        pl.when(pl.col("status") == "disabled").then(pl.lit("mail switched off in the directory"))
-        .when(pl.col("status") == "insufficient_volume").then(pl.lit("too few sends to judge"))
-        .when(hard >= pl.col("cutoff"))
-        .then("hard-bounce rate " + pct("hard_rate") + " >= cutoff " + pct("cutoff"))
-        .when(complaint >= pl.col("complaint_cutoff"))
-        .then("complaint rate " + pct("complaint_rate") + " >= cutoff " + pct("complaint_cutoff"))
-        .when(hard >= pl.col("warning"))
-        .then("hard-bounce rate " + pct("hard_rate") + " >= warning " + pct("warning"))
-        .when(complaint >= pl.col("complaint_warning"))
-        .then("complaint rate " + pct("complaint_rate") + " >= warning " + pct("complaint_warning"))
-        .otherwise(pl.lit("below the warning levels"))
-    )
+
+def judge(con, windows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Windows computed here (grp, window_name, sent, hard_bounced, complaints or None for the hard
+    levels only, and the levels), judged by the same SQL verdict as every status read
+    (queries/reads/judged_windows.sql): each with its status, severity and whether it decides its grp."""
+    frame = pl.DataFrame([{k: w.get(k) for k in JUDGED_SCHEMA} for w in windows], schema=JUDGED_SCHEMA)
+    return reads.run(con, "judged_windows", tables={"windows": frame})
+
+
+def worst_first(table: pl.DataFrame) -> pl.DataFrame:
+    """Status rows worst first: by severity (disabled worst), then hard-bounce rate, then sends."""
+    return table.sort(["severity", "hard_rate", "sent", "portal_id"], descending=[True, True, True, False],
+                      nulls_last=True)
 
 
 def read_status(db: Path, policy: Policy | None = None, as_of: datetime | None = None,

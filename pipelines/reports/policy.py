@@ -10,7 +10,6 @@ from pathlib import Path
 import polars as pl
 
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policy_default.toml"
-STATUS_ORDER = ("insufficient_volume", "ok", "approaching", "exceeded", "disabled")
 _WINDOW_KEYS = ("days", "min_sent", "warning", "cutoff", "complaint_warning", "complaint_cutoff")
 
 
@@ -26,11 +25,23 @@ class Window:
 
 
 @dataclass(frozen=True)
+class AccountLevels:
+    """SES's review levels for the whole account's rates (the policy file's [account])."""
+
+    warning: float
+    cutoff: float
+    complaint_warning: float
+    complaint_cutoff: float
+
+
+@dataclass(frozen=True)
 class Policy:
     windows: tuple[Window, ...]
     overrides: dict[str, dict[str, float]] = field(default_factory=dict)
     soft_bounces_before_suppress: int = 3
     source: str = "default"
+    # A policy without [account] takes the default file's: SES's levels are not the portal's to set.
+    account: AccountLevels | None = None
 
     def windows_frame(self) -> pl.DataFrame:
         """One row per (portal or '*', window): the levels the status query judges against."""
@@ -46,21 +57,30 @@ class Policy:
         })
 
 
-def load_policy(path: str | os.PathLike | None = None) -> Policy:
-    path = Path(path) if path else DEFAULT_POLICY
+def _read(path: Path) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ValueError(f"policy file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"policy file {path} is not valid TOML: {exc}") from exc
+
+
+def _check_levels(levels: dict, where: str) -> None:
+    if not (0 <= levels["warning"] <= levels["cutoff"]
+            and 0 <= levels["complaint_warning"] <= levels["complaint_cutoff"]):
+        raise ValueError(f"{where}: warning levels must not exceed cutoffs")
+
+
+def load_policy(path: str | os.PathLike | None = None) -> Policy:
+    path = Path(path) if path else DEFAULT_POLICY
+    data = _read(path)
     windows = []
     for i, w in enumerate(data.get("window", [])):
         missing = [k for k in _WINDOW_KEYS if k not in w]
         if missing:
             raise ValueError(f"policy {path}: window {i + 1} lacks {', '.join(missing)}")
-        if not 0 <= w["warning"] <= w["cutoff"] or not 0 <= w["complaint_warning"] <= w["complaint_cutoff"]:
-            raise ValueError(f"policy {path}: window {i + 1}: warning levels must not exceed cutoffs")
+        _check_levels(w, f"policy {path}: window {i + 1}")
         windows.append(Window(name=str(w.get("name", f"{w['days']}d")), days=float(w["days"]),
                               min_sent=int(w["min_sent"]), warning=float(w["warning"]),
                               cutoff=float(w["cutoff"]), complaint_warning=float(w["complaint_warning"]),
@@ -73,5 +93,16 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
         if unknown:
             raise ValueError(f"policy {path}: portal {portal}: unknown keys {sorted(unknown)}")
         overrides[str(portal)] = levels
+    account = data.get("account") or _read(DEFAULT_POLICY)["account"]
+    unknown = set(account) - {"warning", "cutoff", "complaint_warning", "complaint_cutoff"}
+    if unknown:
+        raise ValueError(f"policy {path}: [account]: unknown keys {sorted(unknown)}")
+    try:
+        levels = AccountLevels(**{k: float(v) for k, v in account.items()})
+    except TypeError as exc:
+        raise ValueError(f"policy {path}: [account] needs warning, cutoff, complaint_warning and "
+                         "complaint_cutoff") from exc
+    _check_levels(levels.__dict__, f"policy {path}: [account]")
     address = data.get("address", {})
-    return Policy(tuple(windows), overrides, int(address.get("soft_bounces_before_suppress", 3)), str(path))
+    return Policy(tuple(windows), overrides, int(address.get("soft_bounces_before_suppress", 3)), str(path),
+                  levels)

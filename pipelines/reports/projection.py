@@ -29,7 +29,6 @@ import math
 import re
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
-from typing import Any
 
 import polars as pl
 
@@ -37,8 +36,6 @@ from pipelines.reports import metrics
 from pipelines.reports.policy import Policy, load_policy
 from pipelines.warehouse import reads
 
-SEVERITY = {"insufficient_volume": 0, "ok": 1, "approaching": 2, "exceeded": 3}
-SIMULATOR_DOMAIN = "simulator.amazonses.com"
 # Past this many candidate batch sizes the exact search for max_safe_sends gives way to the
 # unrounded bound (only when p is within ~1e-6 of a cutoff, where rounding no longer matters).
 _SCAN_LIMIT = 1_000_000
@@ -58,28 +55,6 @@ _ADDRESS_RE = re.compile(
 def expected_hard(planned_sends: int, share: float) -> int:
     """Hard bounces among `planned_sends` at `share`: N*p rounded half up (float noise trimmed)."""
     return math.floor(round(planned_sends * share, 9) + 0.5)
-
-
-def judge(sent: float, hard_bounced: float, complaints: float | None, levels: dict[str, Any]) -> str:
-    """One window's status, by the rules of portal_status.sql (complaints None: hard levels only)."""
-    if sent < levels["min_sent"]:
-        return "insufficient_volume"
-    hard_rate = hard_bounced / sent if sent else None
-    complaint_rate = complaints / sent if sent and complaints is not None else None
-    if _at_least(hard_rate, levels["cutoff"]) or _at_least(complaint_rate, levels["complaint_cutoff"]):
-        return "exceeded"
-    if _at_least(hard_rate, levels["warning"]) or _at_least(complaint_rate, levels["complaint_warning"]):
-        return "approaching"
-    return "ok"
-
-
-def _at_least(rate: float | None, level: float) -> bool:
-    return rate is not None and rate >= level
-
-
-def _worst(rows: list[dict[str, Any]], status_key: str, sent_key: str) -> dict[str, Any]:
-    """The deciding window: worst status, then more sends, then window name (as status_timeline)."""
-    return min(rows, key=lambda r: (-SEVERITY[r[status_key]], -r[sent_key], r["window_name"]))
 
 
 def _as_of(con, as_of: datetime | None) -> datetime:
@@ -179,8 +154,14 @@ def project_send(con, portal_id: str, planned_sends: int, expected_hard_share: f
     as_of = _as_of(con, as_of)
     n, p = planned_sends, float(expected_hard_share)
     added = expected_hard(n, p)
+    counts = _window_counts(con, policy, portal_id, as_of, with_subportals).to_dicts()
+    verdicts = metrics.judge(con, [{**w, "grp": "now"} for w in counts] + [
+        {**w, "grp": "projected", "sent": w["sent"] + n, "hard_bounced": w["hard_bounced"] + added}
+        for w in counts])
+    status = {(r["grp"], r["window_name"]): r["status"] for r in verdicts.to_dicts()}
+    deciding = {r["grp"]: r["window_name"] for r in verdicts.filter(pl.col("deciding")).to_dicts()}
     rows = []
-    for w in _window_counts(con, policy, portal_id, as_of, with_subportals).to_dicts():
+    for w in counts:
         s, h, c = w["sent"], w["hard_bounced"], w["complaints"]
         ps, ph = s + n, h + added
         rows.append({
@@ -188,15 +169,16 @@ def project_send(con, portal_id: str, planned_sends: int, expected_hard_share: f
                                  "complaint_warning", "complaint_cutoff")},
             "sent": s, "hard_bounced": h, "complaints": c,
             "hard_rate": h / s if s else None,
-            "status": judge(s, h, c, w),
+            "status": status["now", w["window_name"]],
             "projected_sent": ps, "projected_hard_bounced": ph,
             "projected_hard_rate": ph / ps if ps else None,
             "projected_complaint_rate": c / ps if ps else None,
-            "projected_status": judge(ps, ph, c, w),
+            "projected_status": status["projected", w["window_name"]],
             "first_unsafe_sends": _first_unsafe(s, h, w["cutoff"], p),
             "max_hard_at_n": _max_hard(s, h, w["cutoff"], n),
         })
-    now, then = _worst(rows, "status", "sent"), _worst(rows, "projected_status", "projected_sent")
+    by_name = {r["window_name"]: r for r in rows}
+    now, then = by_name[deciding["now"]], by_name[deciding["projected"]]
 
     over = any(r["sent"] and r["hard_bounced"] / r["sent"] >= r["cutoff"] for r in rows)
     limits = [r["first_unsafe_sends"] for r in rows if r["first_unsafe_sends"] is not None]
@@ -318,7 +300,6 @@ def project_addresses(con, portal_id: str, addresses: list[str], policy: Policy 
         planned.join(history, on="address", how="left", maintain_order="left")
         .with_columns(
             valid_syntax=pl.col("address").map_elements(valid_address, return_dtype=pl.Boolean),
-            simulator=pl.col("domain") == SIMULATOR_DOMAIN,
         )
         .with_columns(
             counted=~pl.col("simulator"),
@@ -426,43 +407,48 @@ def forecast(con, portal_id: str, policy: Policy | None = None, as_of: datetime 
             sent = w["sent"] + daily * new_days
             hard = w["hard_bounced"] + daily * new_days * rate
             rows.append({
-                "scenario": scenario, "step": w["step"],
+                "scenario": scenario, "step": w["step"], "grp": f"{scenario}/{w['step']}",
                 "day": w["ends_at"].astimezone(UTC).date(), "ends_at": w["ends_at"],
                 "window_name": w["window_name"], "sent": sent, "hard_bounced": hard,
                 "hard_rate": hard / sent if sent else None, "min_sent": w["min_sent"],
-                "warning": w["warning"], "cutoff": w["cutoff"],
-                "status": judge(sent, hard, None, w),
+                "warning": w["warning"], "cutoff": w["cutoff"], "complaints": None,
+                "complaint_warning": w["complaint_warning"], "complaint_cutoff": w["complaint_cutoff"],
             })
     series = pl.DataFrame(rows, schema={
-        "scenario": pl.String, "step": pl.Int32, "day": pl.Date, "ends_at": pl.Datetime("us", "UTC"),
-        "window_name": pl.String, "sent": pl.Float64, "hard_bounced": pl.Float64,
-        "hard_rate": pl.Float64, "min_sent": pl.Int64, "warning": pl.Float64, "cutoff": pl.Float64,
-        "status": pl.String,
+        "scenario": pl.String, "step": pl.Int32, "grp": pl.String, "day": pl.Date,
+        "ends_at": pl.Datetime("us", "UTC"), "window_name": pl.String, "sent": pl.Float64,
+        "hard_bounced": pl.Float64, "hard_rate": pl.Float64, "min_sent": pl.Int64, "warning": pl.Float64,
+        "cutoff": pl.Float64, "complaints": pl.Float64, "complaint_warning": pl.Float64,
+        "complaint_cutoff": pl.Float64,
     })
-    severity = pl.col("status").replace_strict(SEVERITY, return_dtype=pl.Int8)
-    portal = series.group_by("scenario", "step", "day").agg(worst=severity.max()).sort("scenario", "step")
-    names = {v: k for k, v in SEVERITY.items()}
-    series = series.join(
-        portal.select("scenario", "step", portal_status=pl.col("worst").replace_strict(names)),
-        on=["scenario", "step"], how="left",
-    ).sort("scenario", "step", "window_name")
+    # Complaints are not forecast: the hard-bounce levels and min_sent judge each step.
+    verdicts = metrics.judge(con, rows).select("grp", "window_name", "status", "severity", "deciding")
+    series = series.join(verdicts, on=["grp", "window_name"], how="left")
+    portal = (series.filter(pl.col("deciding"))
+              .select("scenario", "step", "day", portal_status="status", worst="severity")
+              .sort("scenario", "step"))
+    series = series.join(portal.select("scenario", "step", "portal_status"), on=["scenario", "step"],
+                         how="left").sort("scenario", "step", "window_name").select(
+        "scenario", "step", "day", "ends_at", "window_name", "sent", "hard_bounced", "hard_rate",
+        "min_sent", "warning", "cutoff", "status", "portal_status")
 
     def first_day(scenario: str, condition: pl.Expr) -> date | None:
         hits = portal.filter((pl.col("scenario") == scenario) & condition)
         return hits["day"][0] if hits.height else None
 
-    recovered = pl.col("worst") <= SEVERITY["ok"]
+    # Recovered: every window ok or too small to judge, i.e. no worse than ok.
+    recovered = pl.col("portal_status").is_in(["ok", "insufficient_volume"])
     now = portal.filter((pl.col("scenario") == "baseline") & (pl.col("step") == 0))
     return Forecast(
         portal_id=portal_id, with_subportals=with_subportals, as_of=as_of, horizon_days=horizon_days,
-        status=names[now["worst"][0]] if now.height else "insufficient_volume",
+        status=now["portal_status"][0] if now.height else "insufficient_volume",
         baseline_daily_sends=scenarios["baseline"][0], baseline_hard_rate=scenarios["baseline"][1],
         excluded_batch_id=prof["worst_batch_id"], excluded_batch_sent=prof["worst_batch_sent"],
         excluded_batch_hard_bounced=prof["worst_batch_hard_bounced"], trend_days=float(trend_days),
         trend_daily_sends=scenarios["trend"][0], trend_hard_rate=scenarios["trend"][1],
         recovers_on=first_day("baseline", recovered),
         recovers_on_without_sends=first_day("no_new_sends", recovered),
-        exceeds_on=first_day("trend", pl.col("worst") == SEVERITY["exceeded"]),
+        exceeds_on=first_day("trend", pl.col("portal_status") == "exceeded"),
         series=series,
     )
 

@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from graphlib import TopologicalSorter
 from pathlib import Path
 
 import duckdb
+import sqlglot
+from sqlglot import exp
 
 from pipelines.config import REPO_ROOT
 
@@ -71,11 +75,31 @@ def statements(script: str) -> list[str]:
     return [s.strip() for s in without_comments.split(";") if s.strip()]
 
 
-def run_script(con: duckdb.DuckDBPyConnection, path: str, params: dict | None = None) -> None:
-    """Run each statement of queries/<path>, binding only the parameters it names."""
-    for statement in statements(sql(path)):
-        used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", statement)}
-        con.execute(statement, used or None)
+def bound(sql_text: str, params: dict | None) -> dict | None:
+    """The parameters a statement names (`$name`); DuckDB refuses unused ones."""
+    used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}\b", sql_text)}
+    return used or None
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, tables: dict | None) -> Iterator[None]:
+    """Frames (polars) a statement reads by name, for as long as it runs."""
+    for name, frame in (tables or {}).items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in tables or {}:
+            con.unregister(name)
+
+
+def run_script(con: duckdb.DuckDBPyConnection, path: str, params: dict | None = None,
+               tables: dict | None = None) -> None:
+    """Run each statement of queries/<path>, binding only the parameters it names; `tables` are
+    frames the script reads by name."""
+    with registered(con, tables):
+        for statement in statements(sql(path)):
+            con.execute(statement, bound(statement, params))
 
 
 def create_schema(con: duckdb.DuckDBPyConnection, staging: bool = False) -> None:
@@ -98,11 +122,19 @@ def _read_model(path: Path) -> Model:
     return Model(path.stem, path, kind, scope_type, header.group("order"), text.strip().rstrip(";"))
 
 
+def relations_read(sql_text: str) -> set[str]:
+    """The tables, views and scoped models (`<model>_for(...)`, named by the model) a query reads,
+    from its syntax tree (sqlglot, DuckDB dialect); its own CTEs are not relations."""
+    tree = sqlglot.parse_one(sql_text, read="duckdb")
+    ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
+    tables = {t.name for t in tree.find_all(exp.Table) if t.name} - ctes
+    macros = {f.name.removesuffix("_for") for f in tree.find_all(exp.Anonymous) if f.name.endswith("_for")}
+    return tables | macros
+
+
 def reads_of(model: Model, names: set[str]) -> set[str]:
-    """The relations among `names` a model's SQL reads (its macro counts as the model)."""
-    code = re.sub(r"--[^\n]*", "", model.body)
-    found = {m.removesuffix("_for") for m in re.findall(r"\b[a-z_][a-z0-9_]*\b", code)}
-    return (found & names) - {model.name}
+    """The models among `names` a model reads."""
+    return (relations_read(model.body) & names) - {model.name}
 
 
 @cache

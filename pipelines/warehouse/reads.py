@@ -34,17 +34,12 @@ def read(db: Path, name: str, tables: dict[str, pl.DataFrame] | None = None, **p
 def run(con, name: str, tables: dict[str, pl.DataFrame] | None = None, **params) -> pl.DataFrame:
     """The same on an open connection (the refresh uses it inside its transaction)."""
     sql = _sql(name)
-    used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
-    missing = set(re.findall(r"\$([a-z_0-9]+)", sql)) - set(used)
+    used = catalog.bound(sql, params)
+    missing = set(re.findall(r"\$([a-z_0-9]+)", sql)) - set(used or {})
     if missing:
         raise TypeError(f"read {name} needs {', '.join(sorted(missing))}")
-    for table, frame in (tables or {}).items():
-        con.register(table, frame)
-    try:
-        return con.sql(sql, params=used or None).pl()
-    finally:
-        for table in tables or {}:
-            con.unregister(table)
+    with catalog.registered(con, tables):
+        return con.sql(sql, params=used).pl()
 
 
 def members(con, portal_id: str | None, rollup: bool = False) -> list[str] | None:

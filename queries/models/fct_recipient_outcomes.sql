@@ -138,7 +138,7 @@ final as (
         message_type,
         sent_at,
         cast(sent_at as date) as sent_date,
-        coalesce(recipient_domain = 'simulator.amazonses.com', false) as is_simulator,
+        is_ses_simulator(recipient_domain) as is_simulator,
         -- Sent: SES accepted it (a Send, or any outcome of sending). Not sent: a Reject, or an
         -- address on the account's suppression list (SES never tried it and leaves it out of its rates).
         (has_send or delivered or hard_bounced or soft_bounced or complained or delayed or suppressed)

@@ -33,9 +33,8 @@ with facts as (
 
 outcomes as (
     select portal_id, upload_batch_id, recipient, sent, hard_bounced, bounced_at, bounce_reason
-    from fct_recipient_outcomes
-    where not is_simulator
-        and (scope is null or list_contains(scope, portal_id))
+    from fct_rated_outcomes
+    where (scope is null or list_contains(scope, portal_id))
 ),
 
 addresses as (
@@ -171,7 +170,7 @@ batch_rows as (
 -- (SES delivers a message to a recipient once), a tenth of the events to read.
 deliveries as (
     select recipient, last_delivery_at as event_at
-    from fct_recipient_outcomes
+    from fct_rated_outcomes
     where delivered
         and recipient in (select recipient from outcomes where sent and hard_bounced)
 ),

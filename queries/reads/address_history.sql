@@ -2,7 +2,8 @@
 -- cased by the caller): how often it hard-bounced (SES's rule, as in
 -- fct_recipient_outcomes.hard_bounced, in any portal, at any time) and when last; how many sends
 -- its domain (after the last @; '' without one) had and how many of them hard-bounced. A domain is
--- dead when it had at least $dead_domain_min_sent sends and every one hard-bounced.
+-- dead when it had at least $dead_domain_min_sent sends and every one hard-bounced. simulator: the
+-- address is SES's mailbox simulator, which no rate counts.
 with planned as (
     select distinct
         a.address,
@@ -41,7 +42,8 @@ final as (
         coalesce(d.sent, 0) as domain_sent,
         coalesce(d.hard_bounced, 0) as domain_hard_bounced,
         coalesce(k.hard_bounces, 0) > 0 as known_hard_bounce,
-        coalesce(d.sent >= $dead_domain_min_sent and d.hard_bounced = d.sent, false) as dead_domain
+        coalesce(d.sent >= $dead_domain_min_sent and d.hard_bounced = d.sent, false) as dead_domain,
+        is_ses_simulator(p.domain) as simulator
     from planned as p
     left join known as k on k.recipient = p.address
     left join domains as d on d.recipient_domain = p.domain

@@ -11,9 +11,8 @@ with sends as (
         count(*) filter (where sent and soft_bounced) as soft_bounced,
         min(sent_at) as first_sent,
         max(sent_at) as last_sent
-    from fct_recipient_outcomes
-    where not is_simulator
-        and upload_batch_id is not null
+    from fct_rated_outcomes
+    where upload_batch_id is not null
         and (
             cast($portal_id as varchar) is null
             or portal_id = cast($portal_id as varchar)

@@ -5,8 +5,8 @@ with daily as (
         portal_id,
         sent_date,
         count(*) filter (where hard_bounced) / count(*) as hard_rate
-    from fct_recipient_outcomes
-    where sent and not is_simulator and portal_id is not null
+    from fct_rated_outcomes
+    where sent and portal_id is not null
         and sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
         and sent_at <= $as_of::timestamptz
     group by portal_id, sent_date

@@ -8,8 +8,8 @@ with scoped as (
         upload_batch_id,
         recipient_domain,
         bounce_reason
-    from fct_recipient_outcomes
-    where not is_simulator and portal_id = cast($portal_id as varchar)
+    from fct_rated_outcomes
+    where portal_id = cast($portal_id as varchar)
 ),
 
 grouped as (

@@ -2,9 +2,8 @@
 -- account ($portals null) or the portals in $portals (from reads.members: a portal, or a roll-up).
 with scoped as (
     select o.*
-    from fct_recipient_outcomes as o
-    where not o.is_simulator
-        and o.sent_date between $since::date and $until::date
+    from fct_rated_outcomes as o
+    where o.sent_date between $since::date and $until::date
         and (
             cast($portals as varchar[]) is null
             or list_contains(cast($portals as varchar[]), o.portal_id)

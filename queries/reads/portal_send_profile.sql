@@ -19,9 +19,8 @@ recent as (
             as in_baseline,
         o.sent_at > $as_of::timestamptz - to_microseconds(cast($trend_days * 86400e6 as bigint))
             as in_trend
-    from fct_recipient_outcomes as o
+    from fct_rated_outcomes as o
     where o.sent
-        and not o.is_simulator
         and o.portal_id in (select portal_id from members)
         and o.sent_at <= $as_of::timestamptz
         and o.sent_at > $as_of::timestamptz

@@ -18,8 +18,8 @@ levels as (
 
 recent as (
     select portal_id, sent, hard_bounced, soft_bounced, complained, sent_at
-    from fct_recipient_outcomes
-    where not is_simulator and sent and portal_id is not null
+    from fct_rated_outcomes
+    where sent and portal_id is not null
         and sent_at <= $as_of::timestamptz
         and sent_at > $as_of::timestamptz - to_microseconds(
             cast((select max(days) from policy_windows) * 86400e6 as bigint)
@@ -90,26 +90,25 @@ window_status as (
     from rated
 ),
 
-ranked as (
-    select
-        *,
-        case window_status
-            when 'exceeded' then 3 when 'approaching' then 2 when 'ok' then 1 else 0
-        end as severity
-    from window_status
-),
-
 worst as (
     -- The most severe window decides; on a tie the one with more sends, then by name.
     select
         scope,
         portal_id,
         window_name as deciding_window,
-        severity
-    from ranked
+        window_status
+    from window_status
     qualify row_number() over (
-        partition by scope, portal_id order by severity desc, sent desc, window_name
+        partition by scope, portal_id order by window_order(window_status, sent, window_name)
     ) = 1
+),
+
+statused as (
+    select
+        w.*,
+        case when not coalesce(p.email_enabled, true) then 'disabled' else w.window_status end as status
+    from worst as w
+    inner join portals as p on p.portal_id = w.portal_id
 ),
 
 final as (
@@ -129,15 +128,14 @@ final as (
         r.cutoff,
         r.complaint_warning,
         r.complaint_cutoff,
-        case
-            when not coalesce(p.email_enabled, true) then 'disabled'
-            when w.severity = 3 then 'exceeded'
-            when w.severity = 2 then 'approaching'
-            when w.severity = 1 then 'ok'
-            else 'insufficient_volume'
-        end as status
-    from worst as w
-    inner join ranked as r
+        w.status,
+        status_severity(w.status) as severity,
+        status_reason(
+            w.status, r.hard_rate, r.complaint_rate, r.warning, r.cutoff, r.complaint_warning,
+            r.complaint_cutoff
+        ) as why
+    from statused as w
+    inner join window_status as r
         on r.scope = w.scope and r.portal_id = w.portal_id and r.window_name = w.deciding_window
     inner join portals as p on p.portal_id = w.portal_id
 )

@@ -52,9 +52,8 @@ sends as (
         count(*) as sent,
         count(*) filter (where o.hard_bounced) as hard_bounced,
         count(*) filter (where o.complained) as complaints
-    from fct_recipient_outcomes as o
+    from fct_rated_outcomes as o
     where o.sent
-        and not o.is_simulator
         and o.portal_id in (select portal_id from members)
         and o.sent_at <= $as_of::timestamptz
         and o.sent_at > (select min(starts_after) from bounds)

@@ -9,9 +9,8 @@ with window_rows as (
     select
         portal_id, recipient, recipient_domain, upload_batch_id, message_type, bounce_reason,
         sent, delivered, hard_bounced, soft_bounced, complained, rejected, suppressed
-    from fct_recipient_outcomes
-    where not is_simulator
-        and sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
+    from fct_rated_outcomes
+    where sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
         and sent_at <= $as_of::timestamptz
         and (
             cast($portals as varchar[]) is null

@@ -68,10 +68,9 @@ sends as (
         count(*) as sent,
         count(*) filter (where o.hard_bounced) as hard_bounced,
         count(*) filter (where o.complained) as complaints
-    from fct_recipient_outcomes as o
+    from fct_rated_outcomes as o
     inner join scopes as s on s.portal_id = o.portal_id
     where o.sent
-        and not o.is_simulator
         and o.sent_at <= (select max(as_of) from bounded)
         and o.sent_at > (select min(starts_after) from bounded)
     group by s.scope_id, o.sent_at
@@ -127,13 +126,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by portal_id, day
-            order by
-                case status
-                    when 'exceeded' then 3 when 'approaching' then 2 when 'ok' then 1 else 0
-                end desc,
-                sent desc,
-                window_name
+            partition by portal_id, day order by window_order(status, sent, window_name)
         ) as window_rank
     from judged
 ),

@@ -69,7 +69,8 @@ def db(tmp_path: Path) -> Path:
 
 
 def rows(db: Path, portals, with_subportals=False, since=None, kind="all"):
-    return export.read_bounced_addresses(db, portals, with_subportals, since, kind)
+    with warehouse.reader(db) as con:
+        return export.bounced_addresses(con, portals, with_subportals, since, kind)
 
 
 def emails(df) -> list[str]:

@@ -7,11 +7,19 @@ import re
 from datetime import UTC, date, datetime
 
 import duckdb
+import polars as pl
 
 from pipelines import warehouse
+from pipelines.reports import metrics
+from pipelines.reports.policy import load_policy
 from pipelines.warehouse import catalog
 
 STAGE_MODELS = ("stg_ses_records", "int_ses_recipient_events")
+# Frames a read is handed by name (reads.run's `tables`), with the columns they carry.
+FRAMES = {
+    "policy_windows": lambda: load_policy().windows_frame(),
+    "windows": lambda: pl.DataFrame(schema=metrics.JUDGED_SCHEMA),
+}
 
 
 def _relations(script: str, kind: str) -> set[str]:
@@ -20,14 +28,6 @@ def _relations(script: str, kind: str) -> set[str]:
 
 
 LIVE_TABLES = _relations(catalog.sql("ddl/schema.sql"), "table")
-
-
-def _targets(sql: str) -> set[str]:
-    code = re.sub(r"--[^\n]*", "", sql)
-    ctes = set(re.findall(r"\b([a-z_][a-z0-9_]*)\s+as\s+(?:materialized\s+)?\(", code, re.I))
-    read = set(re.findall(r"(?<!distinct )\b(?:from|join)\s+([a-z_][a-z0-9_]*)\b(?!\s*\()", code, re.I))
-    macros = {m.removesuffix("_for") for m in re.findall(r"\b(?:from|join)\s+([a-z_0-9]+_for)\s*\(", code)}
-    return (read - ctes - {"unnest", "values"}) | macros
 
 
 def test_every_model_binds_on_an_empty_database():
@@ -61,7 +61,7 @@ def test_models_read_only_loaded_tables_and_models_of_their_layer_or_below():
     layer = {name: i for i, name in enumerate(catalog.LAYERS)}
     models = {m.name: m for m in catalog.models()}
     for m in catalog.models():
-        for target in _targets(m.body):
+        for target in catalog.relations_read(m.body):
             assert target in LIVE_TABLES or target in models, f"{m.name} reads {target}: no table or model"
             if target in models:
                 assert layer[models[target].layer] <= layer[m.layer], \
@@ -71,8 +71,8 @@ def test_models_read_only_loaded_tables_and_models_of_their_layer_or_below():
 def test_reads_read_only_live_tables_and_models():
     models = {m.name for m in catalog.models()}
     for path in sorted((catalog.QUERIES_DIR / "reads").glob("*.sql")):
-        for target in _targets(path.read_text()):
-            assert target in LIVE_TABLES | models | {"policy_windows"}, \
+        for target in catalog.relations_read(path.read_text()):
+            assert target in LIVE_TABLES | models | set(FRAMES), \
                 f"reads/{path.name} reads {target}, which is neither a live table nor a model"
 
 
@@ -103,7 +103,6 @@ SAMPLE_PARAMS = {
 
 
 def test_every_read_binds_on_an_empty_database(tmp_path):
-    from pipelines.reports.policy import load_policy
     from pipelines.warehouse import reads
 
     db = tmp_path / "empty.duckdb"
@@ -113,7 +112,7 @@ def test_every_read_binds_on_an_empty_database(tmp_path):
     for path in sorted(reads.READS_DIR.glob("*.sql")):
         sql = path.read_text()
         params = {p: SAMPLE_PARAMS[p] for p in re.findall(r"\$([a-z_]+)", sql)}
-        tables = {"policy_windows": load_policy().windows_frame()} if "policy_windows" in sql else None
+        tables = {name: frame() for name, frame in FRAMES.items() if name in catalog.relations_read(sql)}
         reads.read(db, path.stem, tables=tables, **params)
 
 

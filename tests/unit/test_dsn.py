@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.bounces.dsn import iter_mails, parse, parse_dsn_fields, parse_recipients
+from pipelines.bounces.dsn import BouncedRecipient, iter_mails, parse, parse_dsn_fields
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dsn"
+
+
+def parse_recipients(data: bytes) -> list[BouncedRecipient]:
+    return parse(data).recipients
 
 
 def _one(name: str):
