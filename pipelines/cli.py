@@ -107,7 +107,7 @@ def run(command: str, handler: Handler, args: argparse.Namespace) -> int:
 SHARED_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "db": (("--db",), {"metavar": "PATH", "help": "database file"}),
     "policy": (("--policy",), {"metavar": "FILE.toml",
-                               "help": "policy file (default: pipelines/policy_default.toml)"}),
+                               "help": "policy file (default: pipelines/reports/policy_default.toml)"}),
     "json": (("--json",), {"action": "store_true", "help": "JSON instead of text"}),
     "as_of": (("--as-of",), {"metavar": "ISO", "help": "judge as of this time (UTC), e.g. 2026-11-01T00:00Z "
                                                        "(default: the newest event)"}),
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", metavar="FILE.toml", help="TOML file listing sources, directory, tag names")
     r.add_argument("--directory", metavar="DIR", help="folder with portals.csv, users.csv, batches.csv")
     add_shared(r, "db")
-    add_shared(r, "policy", help="status policy for the alerts (default: pipelines/policy_default.toml)")
+    add_shared(r, "policy", help="status policy for the alerts (default: pipelines/reports/policy_default.toml)")
     r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a running refresh to finish (default: exit at once)")
     add_shared(r, "memory_limit", note="default: the config's memory_limit, else 1GB")
@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only addresses whose last bounce is at or after this (UTC)")
     x.add_argument("--kind", choices=("hard", "soft", "all"), default="all", help="default: all")
     add_shared(x, "policy",
-               help="policy file for the recommended action (default: pipelines/policy_default.toml)")
+               help="policy file for the recommended action (default: pipelines/reports/policy_default.toml)")
     add_shared(x, "db")
     x.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
     return parser

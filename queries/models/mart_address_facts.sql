@@ -1,6 +1,6 @@
 -- grain: one row per (portal_id, recipient address) seen in fct_recipient_events; portal_id null holds
 -- the unattributed mail. Each address's counts and directory entry come from fct_address_facts (the
--- table kept equal to int_address_facts; queries/scoped/int_address_facts_for.sql defines them); this view adds
+-- incremental table of queries/models/fct_address_facts.sql); this view adds
 -- what spans addresses or is a setting: the domain totals, typos and the recommended action.
 -- domain_sends / domain_refusals: the recipient domain's totals in this portal; domain_rejects_content
 -- when it refused >= 5 messages and >= 20 % of its sends there (mart_portal_causes reports these).

@@ -15,10 +15,7 @@ with sends as (
     where upload_batch_id is not null
         and (
             cast($portal_id as varchar) is null
-            or portal_id = cast($portal_id as varchar)
-            or (cast($rollup as boolean) and portal_id in (
-                select t.portal_id from dim_portal_tree as t where t.root_portal_id = cast($portal_id as varchar)
-            ))
+            or portal_id in (select unnest(portal_members(cast($portal_id as varchar), cast($rollup as boolean))))
         )
     group by upload_batch_id, portal_id
 ),

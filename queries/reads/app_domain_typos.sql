@@ -5,10 +5,7 @@ with scoped as (
     select f.*
     from mart_address_facts as f
     where cast($portal_id as varchar) is null
-        or f.portal_id = cast($portal_id as varchar)
-        or (cast($rollup as boolean) and f.portal_id in (
-            select t.portal_id from dim_portal_tree as t where t.root_portal_id = cast($portal_id as varchar)
-        ))
+        or f.portal_id in (select unnest(portal_members(cast($portal_id as varchar), cast($rollup as boolean))))
 ),
 
 final as (

@@ -1,5 +1,5 @@
 -- Likely causes of the bounces of the portals in $portals (a list, from reads.members: one portal or a
--- roll-up; queries/scoped/mart_portal_causes_for.sql), strongest evidence first.
+-- roll-up; queries/models/mart_portal_causes.sql), strongest evidence first.
 select *
 from mart_portal_causes_for(cast($portals as varchar[]))
 order by

@@ -1,5 +1,5 @@
 -- Recipient domains refusing our mail for its content or by policy (cause domain_rejecting_content of
--- queries/scoped/mart_portal_causes_for.sql), per portal, for the portals in $portals (from
+-- queries/models/mart_portal_causes.sql), per portal, for the portals in $portals (from
 -- reads.members; null: the whole account): refusals, sends, refusal rate, an example diagnostic.
 select
     subject as domain,

@@ -1,4 +1,4 @@
--- The bounced-address list a portal's admin receives (pipelines/export.py): one row per (portal, address)
+-- The bounced-address list a portal's admin receives (pipelines/reports/export.py): one row per (portal, address)
 -- with at least one bounce, for exactly the portal ids in $portals (a list: the caller resolves
 -- sub-portals with export_scope.sql). Unattributed mail and other portals never appear.
 -- bounce_type is for the address: hard when it has any hard bounce (SES's rule), a dead-address bounce

@@ -1,5 +1,5 @@
 -- The likely causes of the bounces of the portals in $portals (one portal, from reads.members) with
--- their evidence (queries/scoped/mart_portal_causes_for.sql), strongest first.
+-- their evidence (queries/models/mart_portal_causes.sql), strongest first.
 select
     cause,
     subject,

@@ -1,6 +1,6 @@
 -- The portals an export covers: each id in $portals, known when the directory or some event names it,
 -- and, when $with_subportals, every portal below a requested one at any depth (dim_portal_tree).
--- pipelines/export.py refuses an unknown id rather than writing an empty file for a mistyped one.
+-- pipelines/reports/export.py refuses an unknown id rather than writing an empty file for a mistyped one.
 with asked as (
     select distinct unnest(cast($portals as varchar[])) as portal_id
 ),

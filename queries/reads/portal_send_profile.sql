@@ -5,9 +5,7 @@
 -- ($as_of - $trend_days days, $as_of] its sends and hard bounces. By time of sending, without SES's
 -- mailbox-simulator mail, as every rate.
 with members as (
-    select portal_id
-    from dim_portal_tree
-    where root_portal_id = cast($portal_id as varchar) and ($rollup or depth = 0)
+    select unnest(portal_members(cast($portal_id as varchar), cast($rollup as boolean))) as portal_id
 ),
 
 recent as (

@@ -7,9 +7,7 @@
 -- sent after $as_of is counted, even at later steps: the projection adds its own assumed sends.
 -- Counts come from running totals per send instant: (lo, hi] = total(<= hi) - total(<= lo).
 with members as (
-    select portal_id
-    from dim_portal_tree
-    where root_portal_id = cast($portal_id as varchar) and ($rollup or depth = 0)
+    select unnest(portal_members(cast($portal_id as varchar), cast($rollup as boolean))) as portal_id
 ),
 
 levels as (

@@ -1,7 +1,7 @@
 -- grain: one row per SES record (event publishing or notification) in raw_ses_records.
 -- Pulls the fields every later layer needs out of the JSON payload and names what is wrong with
 -- a record (`defect`), so the loader can quarantine it instead of guessing. The record arrives
--- parsed (`r`, the `ses_record` struct of pipelines/sql/staging_schema.sql).
+-- parsed (`r`, the `ses_record` struct of queries/ddl/staging_schema.sql).
 -- Portal, upload batch and message type come from the message tags, else from a header (the
 -- configured one, else X-SES-MESSAGE-TAGS); which tag and header is configuration, set by the
 -- loader as session variables (portal_tag, portal_header, batch_tag, ...).

@@ -1,6 +1,6 @@
 -- Staging: JSON read from new objects (the `staged_json` view of this batch) -> SES records (SNS
--- envelopes unwrapped), each parsed once into the `ses_record` struct the views in
--- queries/staging/ read, with the reason to quarantine it if it has one. Runs in the private
+-- envelopes unwrapped), each parsed once into the `ses_record` struct the staging models in
+-- queries/stage/ read, with the reason to quarantine it if it has one. Runs in the private
 -- staging database, never in the live one. An SNS Message is parsed once more.
 insert into staged_records
 with parsed as (
