@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", metavar="FILE.toml", help="TOML file listing sources, directory, tag names")
     r.add_argument("--directory", metavar="DIR", help="folder with portals.csv, users.csv, batches.csv")
     add_shared(r, "db")
-    add_shared(r, "policy", help="status policy for the alerts (default: pipelines/reports/policy_default.toml)")
+    add_shared(r, "policy",
+               help="status policy for the alerts (default: pipelines/reports/policy_default.toml)")
     r.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                    help="wait this long for a running refresh to finish (default: exit at once)")
     add_shared(r, "memory_limit", note="default: the config's memory_limit, else 1GB")

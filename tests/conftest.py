@@ -20,6 +20,21 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-e2e", action="store_true", default=False,
+                     help="also run the real-browser tests (marker e2e; needs Debian's chromium)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The browser tests are opt-in: without --run-e2e they are skipped, saying how to run them."""
+    if config.getoption("--run-e2e"):
+        return
+    skip = pytest.mark.skip(reason="real-browser test: opt in with --run-e2e (needs chromium; .ci/run does)")
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(skip)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

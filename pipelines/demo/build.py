@@ -11,14 +11,14 @@
 - `directory/portals.csv`, `users.csv`, `batches.csv`: the LMS directory export.
 - `demo.json`: the parameters, counts and situation ids; `.bouncedesk-demo`: marks the folder as ours.
 
-and loads it into a fresh database with `pipelines.refresh.refresh`.
+and loads it into a fresh database with `pipelines.ingest.refresh.refresh`.
 
 Same seed, sends, portals, days and end: same bytes. `end` defaults to the current UTC hour, so
 the demo always looks fresh; the window is the `days` before it (default 60).
 
 Situations planted on purpose. Portal ids are fixed (any --portals >= 12 has them); the figures
 below are measured from the loaded facts at the default size (100,000 sends, 50 portals, 60 days)
-and `tests/unit/test_demo.py` checks them at 3,000 sends, 12 portals, 20 days. `build_demo` wants
+and `tests/pipeline/test_demo_load.py` checks them at 3,000 sends, 12 portals, 20 days. `build_demo` wants
 at least 1,000 sends and 10 days; `write_ses_exports` takes any size (e.g. a benchmark's extra hour).
 
 1. Over the cutoff: **p004** ("Bluefin Logistics Academy"). ~8 days before `end` it uploaded an

@@ -2,7 +2,7 @@
 
 Everything here is drawn from one seeded RNG, so the same (sends, portals, days, seed, end) give the
 same world. The SES event writer (`demo_ses`) sends mail inside this world; `write_directory`
-writes it as the LMS directory export. Situations are described in `pipelines/demo.py`.
+writes it as the LMS directory export. Situations are described in `pipelines/demo/build.py`.
 
 Users are kept in parallel arrays, not objects, so a million-send world (~350k learners) stays small.
 """
@@ -22,7 +22,7 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 YEAR_MS = 365 * DAY_MS
 
-# --- the situations, by portal id (documented in pipelines/demo.py) ---------------------------
+# --- the situations, by portal id (documented in pipelines/demo/build.py) ---------------------------
 OVER_CUTOFF_PORTAL = "p004"  # unverified bulk upload ~8 days ago, mail disabled by the SaaS
 APPROACHING_PORTAL = "p011"  # sub-portal of p010; a partner import with an old list ~18 days ago
 NEW_SUBPORTAL = "p012"  # sub-portal of p011, set up inside the window: placeholder addresses

@@ -2,6 +2,7 @@
 
 Visits every page, fails on any exception element, saves a screenshot per page under
 tests/e2e/screenshots/ (not in git), and downloads the portal CSV to check its rows.
+Opt-in (marker e2e): skipped unless pytest gets --run-e2e, as .ci/run passes.
 """
 
 from __future__ import annotations

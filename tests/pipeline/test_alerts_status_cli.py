@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pipelines import cli as cli_mod
 from pipelines import warehouse
 from tests import sesdata as ses
 from tests.sql.test_rates_status import POLICY, write_directory
@@ -96,3 +97,15 @@ def test_timeline_and_project_commands(tmp_path):
     # 20 more sends, 10 of them hard: (1 + 10) / (20 + 20) = 27.5 % -> exceeded.
     assert (plan["projected_status"], plan["expected_hard_bounces"]) == ("exceeded", 10)
     assert plan["projected_hard_rate"] == 11 / 40
+
+
+def test_refresh_prints_one_summary_line(capsys, tmp_path):
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "ses"
+    assert cli_mod.main(["refresh", "-q", "--source", str(fixtures), "--db", str(tmp_path / "d.duckdb")]) == 0
+    line = capsys.readouterr().out.strip()
+    fields = dict(kv.split("=", 1) for kv in line.split())
+    for key in ("objects_seen", "objects_new", "objects_failed", "records_loaded", "records_quarantined",
+                "records_duplicate", "seconds"):
+        assert key in fields
+    # 26 files in tests/fixtures/ses besides SOURCES.md (which is skipped).
+    assert fields["objects_seen"] == "26"

@@ -41,18 +41,6 @@ def test_missing_source_folder_is_a_usage_error(capsys, tmp_path):
     assert "source folder does not exist" in capsys.readouterr().err
 
 
-def test_refresh_prints_one_summary_line(capsys, tmp_path):
-    fixtures = REPO / "tests" / "fixtures" / "ses"
-    assert cli.main(["refresh", "-q", "--source", str(fixtures), "--db", str(tmp_path / "d.duckdb")]) == 0
-    line = capsys.readouterr().out.strip()
-    fields = dict(kv.split("=", 1) for kv in line.split())
-    for key in ("objects_seen", "objects_new", "objects_failed", "records_loaded", "records_quarantined",
-                "records_duplicate", "seconds"):
-        assert key in fields
-    # 26 files in tests/fixtures/ses besides SOURCES.md (which is skipped).
-    assert fields["objects_seen"] == "26"
-
-
 def test_config_file_lists_sources_relative_to_itself(tmp_path):
     (tmp_path / "exports").mkdir()
     cfg = tmp_path / "bouncedesk.toml"
