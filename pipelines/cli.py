@@ -146,8 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "Prints progress on stderr and one key=value summary line on stdout. Exit codes: 0 done "
-            "(also when nothing was new), 1 failed and nothing published, 2 usage error, 75 another "
-            "refresh is running (nothing changed)."
+            "(also when nothing was new), 1 failed and nothing published, 2 usage error, 75 busy: "
+            "another refresh is running or the database is held (nothing changed)."
         ),
     )
     r.add_argument("--source", action="append", default=[], metavar="SRC",
