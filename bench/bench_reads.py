@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_reads.py --db bench/out/pages-1000000.duckdb
     .venv/bin/python bench/bench_reads.py --db bench/out/synth-10000000.duckdb --runs 20
 
-Each call opens its own short-lived reader, as a page does (`ui.call`), so the figures include
+Each call opens its own short-lived reader, as a page call does (`@page_data`), so the figures include
 opening the file. Portal-scoped reads use the portal with the most sends (alone) and the root of
 the largest portal tree (rolled up); the address lookup searches for a real address. The export
 line is `export.bounced_addresses` over every portal plus the CSV encoding, with its row count.
@@ -21,15 +21,20 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from inspect import unwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipelines import warehouse  # noqa: E402
-from pipelines.dashboard import data as app_reads  # noqa: E402
+from pipelines.dashboard import data as page_data  # noqa: E402
 from pipelines.reports import brief, export, metrics, presend  # noqa: E402
 from pipelines.warehouse import reads  # noqa: E402
+
+# The page-data functions without their reader and cache: each takes the connection first.
+app_reads = SimpleNamespace(**{k: unwrap(v) if callable(v) else v for k, v in vars(page_data).items()})
 
 
 def _targets(db: Path) -> dict:

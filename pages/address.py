@@ -3,8 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
-from pipelines.dashboard import ui
-from pipelines.reports import brief
+from pipelines.dashboard import data, ui
 
 st.title("Address lookup")
 st.caption("A learner says she gets no mail: type her address, or part of it.")
@@ -17,7 +16,7 @@ if not q.strip():
             "mail did.")
     st.stop()
 
-matches = ui.guarded(ui.read, "lookup_addresses", q=q.strip())
+matches = data.matching_addresses(q=q.strip())
 if matches.is_empty():
     st.info("No address containing the search text is in the mail events or the directory.")
     st.stop()
@@ -28,11 +27,11 @@ address = st.selectbox(f"Matching addresses ({len(options)}{', first 50' if len(
                        options, index=options.index(wanted) if wanted in options else 0, key="lookup_pick")
 st.query_params["address"] = address
 
-portals = ui.guarded(ui.read, "lookup_portals", address=address)
-events = ui.guarded(ui.read, "lookup_events", address=address)
+record = data.address_record(address=address)
+portals, events = record["portals"], record["events"]
 
 st.subheader("Verdict")
-st.text(brief.address_verdict(address, portals))
+st.text(record["verdict"])
 
 st.subheader("Portals")
 ui.table(portals, "address_portals.csv", "The address is in no portal's directory and has no mail on record.")

@@ -6,16 +6,10 @@ from pipelines.dashboard import data, ui
 
 st.title("Upload batches")
 
-portals = ui.guarded(ui.call, data.portal_options)
-ALL = ""
-ids = [ALL, *portals["portal_id"].to_list()]
-labels = {ALL: "All portals", **dict(zip(portals["portal_id"], portals["label"], strict=True))}
+scope = ui.portal_picker(key="batch_scope", all_label="All portals")
 qp = st.query_params
-if st.session_state.get("batch_scope") not in ids:
-    st.session_state["batch_scope"] = qp.get("portal") if qp.get("portal") in ids else ALL
-scope = st.selectbox("Portal (type to search)", ids, key="batch_scope", format_func=labels.get)
 
-ranked = ui.guarded(ui.call, data.batches, portal_id=scope or None, rollup=False)
+ranked = data.batches(portal_id=scope, rollup=False)
 st.subheader("Batches by hard-bounce rate")
 st.caption("Over the whole loaded history; size and upload date from the LMS directory (batches.csv).")
 ui.table(ranked, f"batches{'_' + scope if scope else ''}.csv",
@@ -35,7 +29,7 @@ if not ranked.is_empty():
     if not portal_id:
         st.info("This batch's mail carries no portal, so there is no portal export to list it from.")
     else:
-        rows = ui.guarded(ui.call, data.batch_bounced, batch_id=batch_id, portal_id=portal_id)
+        rows = data.batch_bounced(batch_id=batch_id, portal_id=portal_id)
         if rows.is_empty():
             st.info("No address of this batch has bounced.")
         else:

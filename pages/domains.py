@@ -6,37 +6,30 @@ from pipelines.dashboard import data, ui
 
 st.title("Domains")
 
-portals = ui.guarded(ui.call, data.portal_options)
-ACCOUNT = ""
-ids = [ACCOUNT, *portals["portal_id"].to_list()]
-labels = {ACCOUNT: "Whole account", **dict(zip(portals["portal_id"], portals["label"], strict=True))}
-qp = st.query_params
-if st.session_state.get("scope") not in ids:
-    st.session_state["scope"] = qp.get("portal") if qp.get("portal") in ids else ACCOUNT
 if "scope_rollup" not in st.session_state:
-    st.session_state["scope_rollup"] = qp.get("rollup") == "1"
+    st.session_state["scope_rollup"] = st.query_params.get("rollup") == "1"
 f1, f2 = st.columns([3, 1])
-scope = f1.selectbox("Account or portal (type to search)", ids, key="scope", format_func=labels.get)
-rollup = f2.toggle("Include sub-portals (roll-up)", key="scope_rollup", disabled=scope == ACCOUNT)
-portal_id = scope or None
+with f1:
+    portal_id = ui.portal_picker("Account or portal (type to search)", key="scope", all_label="Whole account")
+rollup = f2.toggle("Include sub-portals (roll-up)", key="scope_rollup", disabled=portal_id is None)
 rollup = bool(rollup and portal_id)
-st.query_params.from_dict({"portal": scope, "rollup": "1" if rollup else "0"} if scope else {})
-suffix = f"_{scope}" if scope else ""
+st.query_params.from_dict({"portal": portal_id, "rollup": "1" if rollup else "0"} if portal_id else {})
+suffix = f"_{portal_id}" if portal_id else ""
 
 st.subheader("Domains by hard bounces, last 30 days")
-ranked = ui.guarded(ui.call, data.domain_ranking, portal_id=portal_id, rollup=rollup, window_days=30)
+ranked = data.domain_ranking(portal_id=portal_id, rollup=rollup, window_days=30)
 st.caption("Ranked by hard bounces, then hard-bounce rate. `typo_of` names the provider a domain is a "
            "likely typo of.")
 ui.table(ranked, f"domains{suffix}.csv", "Nothing sent in the 30 days before the newest event.")
 
 st.subheader("Likely typos")
-ui.table(ui.guarded(ui.call, data.domain_typos, portal_id=portal_id, rollup=rollup),
+ui.table(data.domain_typos(portal_id=portal_id, rollup=rollup),
          f"domain_typos{suffix}.csv",
          "No recipient domain looks like a typo of a major mail provider.")
 
 st.subheader("Domains rejecting our content")
 st.caption("These organisations' mail servers refuse our mail for its content or by policy. Advice: "
            f"{data.ALLOW_LIST_ADVICE}.")
-ui.table(ui.guarded(ui.call, data.rejecting_domains, portal_id=portal_id, rollup=rollup),
+ui.table(data.rejecting_domains(portal_id=portal_id, rollup=rollup),
          f"rejecting_domains{suffix}.csv",
          "No domain refuses our content (>= 5 refusals and >= 20 % of its sends in a portal).")

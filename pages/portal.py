@@ -8,25 +8,20 @@ from pipelines.dashboard import data, ui
 
 st.title("Portal")
 
-portals = ui.guarded(ui.call, data.portal_options)
-if portals.is_empty():
-    st.info("No portals yet: load the LMS directory (`--directory`) or mail tagged with a portal id.")
-    st.stop()
-
-ids = portals["portal_id"].to_list()
-labels = dict(zip(ids, portals["label"].to_list(), strict=True))
 qp = st.query_params
 # Filters live in the URL (?portal=p004&rollup=1&kind=hard&since=2026-11-01) so a link can be shared.
-if st.session_state.get("portal") not in ids:
-    st.session_state["portal"] = qp.get("portal") if qp.get("portal") in ids else ids[0]
 if "rollup" not in st.session_state:
     st.session_state["rollup"] = qp.get("rollup") == "1"
 
 f1, f2 = st.columns([3, 1])
-portal_id = f1.selectbox("Portal (type to search)", ids, key="portal", format_func=labels.get)
+with f1:
+    portal_id = ui.portal_picker(key="portal")
+if portal_id is None:
+    st.info("No portals yet: load the LMS directory (`--directory`) or mail tagged with a portal id.")
+    st.stop()
 rollup = f2.toggle("Include sub-portals (roll-up)", key="rollup")
 
-summary = ui.guarded(ui.call, data.portal_summary, portal_id=portal_id, rollup=rollup, window_days=30)
+summary = data.portal_summary(portal_id=portal_id, rollup=rollup, window_days=30)
 row = summary["status"]
 if row is None:
     st.info("This portal has no status yet (nothing sent in the policy window).")
@@ -39,7 +34,7 @@ else:
     why = "figures include the sub-portals" if rollup else row["why"]
     st.caption(f"Deciding window {row['deciding_window']}: {why}.")
 
-sentence = ui.guarded(ui.call, data.forecast_sentence, portal_id=portal_id, rollup=rollup)
+sentence = data.forecast_sentence(portal_id=portal_id, rollup=rollup)
 if sentence:
     st.text(sentence)
 
@@ -48,17 +43,17 @@ daily = summary["daily"]
 if daily.is_empty():
     st.info("Nothing sent in the 30 days before the newest event.")
 else:
-    st.plotly_chart(data.rate_figure(daily), key="portal-daily")
+    st.plotly_chart(data.rate_figure(daily, summary["warning"], summary["cutoff"]), key="portal-daily")
 
 st.subheader("Breakdowns, last 30 days")
 tabs = st.tabs(["By reason", "By domain", "By upload batch", "By message type"])
 for tab, dimension in zip(tabs, data.BREAKDOWNS, strict=True):
     with tab:
-        ui.table(ui.guarded(ui.call, data.breakdown, dimension=dimension, portal_id=portal_id, rollup=rollup),
+        ui.table(data.breakdown(dimension=dimension, portal_id=portal_id, rollup=rollup),
                  f"{portal_id}_by_{dimension}.csv", "Nothing sent in the 30 days before the newest event.")
 
 st.subheader("Likely causes")
-ui.table(ui.guarded(ui.call, data.portal_causes, portal_id=portal_id, rollup=rollup),
+ui.table(data.portal_causes(portal_id=portal_id, rollup=rollup),
          f"{portal_id}_causes.csv",
          "No known cause found: no typo domains, placeholder or role addresses, refusing domains, "
          "bad upload batches or stale accounts.")
@@ -75,7 +70,7 @@ if "since" not in st.session_state:
 b1, b2 = st.columns(2)
 kind = b1.radio("Bounce type", kinds, key="kind", horizontal=True)
 since = b2.date_input("Last bounce on or after (UTC)", key="since")
-bounced = ui.guarded(ui.call, data.bounced, portal_id=portal_id, rollup=rollup, kind=kind, since=since)
+bounced = data.bounced(portal_id=portal_id, rollup=rollup, kind=kind, since=since)
 if bounced.is_empty():
     st.info("No bounced addresses for these filters.")
 else:

@@ -2,33 +2,25 @@
 
 import streamlit as st
 
-from pipelines.dashboard import ui
-from pipelines.reports import metrics, presend
+from pipelines.dashboard import data, ui
 
 st.title("Pre-send check")
 st.caption("Before a bulk upload or invitation: which addresses will bounce, and would the send push the "
            "portal past the cutoff?")
 
-status = ui.guarded(ui.call, metrics.status_table)
-portals = status["portal_id"].to_list()
-wanted = st.query_params.get("portal", "")
-portal = None
-if portals:
-    portal = st.selectbox("Portal", portals, index=portals.index(wanted) if wanted in portals else 0,
-                          key="presend_portal")
-    st.query_params["portal"] = portal
-else:
+portal = ui.portal_picker("Portal", key="presend_portal", among=data.portals_with_status()["ids"])
+if portal is None:
     st.info("No portal has mail on record: the list is checked, but no projection can be made.")
 
 upload = st.file_uploader("CSV of addresses (a column named email or address, else the first column)",
                           type=["csv", "txt"], key="presend_file")
 pasted = st.text_area("…or paste addresses, one per line", key="presend_text", height=150)
-addresses = presend.parse_csv(upload.getvalue()) if upload is not None else presend.parse_text(pasted)
+addresses = data.listed_addresses(upload.getvalue() if upload is not None else None, pasted)
 if not addresses:
     st.info("Upload a CSV or paste addresses to check them.")
     st.stop()
 
-result = ui.guarded(ui.call, presend.check, portal_id=portal, addresses=tuple(addresses))
+result = data.presend_check(portal_id=portal, addresses=tuple(addresses))
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Addresses", f"{result.total:,}", help=f"{result.unique:,} distinct")

@@ -3,31 +3,26 @@
 import plotly.express as px
 import streamlit as st
 
-from pipelines.dashboard import ui
-from pipelines.reports import brief, export, metrics
+from pipelines.dashboard import data, ui
 
 st.title("Restore brief")
 
-status = ui.guarded(ui.call, metrics.status_table)
-if status.is_empty():
+judged = data.portals_with_status()
+portal = ui.portal_picker("Portal (default: the worst by status)", key="brief_portal", among=judged["ids"],
+                          default=judged["worst"])
+if portal is None:
     st.info("No portal has mail on record yet: a brief needs a portal's sends and bounces.")
     st.stop()
-portals = status["portal_id"].to_list()
-worst = brief.worst_portal(status)
-wanted = st.query_params.get("portal", worst)
-portal = st.selectbox("Portal (default: the worst by status)", portals,
-                      index=portals.index(wanted) if wanted in portals else portals.index(worst),
-                      key="brief_portal")
-st.query_params["portal"] = portal
 
-b = ui.guarded(ui.call, brief.restore_brief, portal_id=portal)
-st.text(brief.status_line(b))
+page = data.restore_brief(portal_id=portal)
+b = page["brief"]
+st.text(page["status_line"])
 
 c1, c2 = st.columns(2)
-c1.download_button("Download brief (Markdown)", data=brief.to_markdown(b),
+c1.download_button("Download brief (Markdown)", data=page["markdown"],
                    file_name=f"restore_brief_{portal}.md", mime="text/markdown", on_click="ignore",
                    key="brief_md")
-c2.download_button("Download brief (printable HTML)", data=brief.to_html(b),
+c2.download_button("Download brief (printable HTML)", data=page["html"],
                    file_name=f"restore_brief_{portal}.html", mime="text/html", on_click="ignore",
                    key="brief_html")
 
@@ -67,9 +62,8 @@ if b.addresses.is_empty():
     st.info("No bounced address in this portal.")
 else:
     st.dataframe(b.addresses, hide_index=True)
-    st.download_button("Download the address list (CSV for the customer)", data=export.to_csv(b.addresses),
-                       file_name=f"bounced_{portal}.csv", mime="text/csv", on_click="ignore",
-                       key="brief_addresses")
+    ui.download(b.addresses, f"bounced_{portal}.csv", key="brief_addresses",
+                label="Download the address list (CSV for the customer)")
 
 st.header("3. How to prevent it")
 for i, step in enumerate(b.prevention, 1):

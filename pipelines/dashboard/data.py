@@ -1,9 +1,11 @@
-"""Page data for the Overview, Portal, Domains and Upload batches pages.
+"""Page data: every number a page shows, one plainly named function per thing shown.
 
-Each public function takes an open connection first and returns polars frames, dicts or strings, so a
-page calls it through `ui.call(fn, **kwargs)` (cached until the next refresh commits). The SQL lives in
-queries/reads/app_*.sql; every value from a user reaches it as a bound parameter. `rate_figure` builds
-the daily-rate chart the pages share.
+Each `@page_data` function is written to take an open connection first and returns polars frames,
+dicts, strings or frozen dataclasses; a page calls it without the connection
+(`data.portal_summary(portal_id="p004", rollup=True)`), on its own short-lived reader, cached until the
+next refresh commits (pipelines/dashboard/cache.py). The SQL lives in queries/reads/; every value from
+a user reaches it as a bound parameter. The numbers come from pipelines.reports and the reads, never
+from a page. `rate_figure` builds the daily-rate chart the pages share.
 """
 
 from __future__ import annotations
@@ -14,33 +16,34 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from pipelines.reports import export, metrics, projection
+from pipelines.dashboard.cache import page_data
+from pipelines.reports import brief, export, metrics, presend, projection
+from pipelines.reports.policy import load_policy
 from pipelines.warehouse import reads
 
-HARD_WARNING, HARD_CUTOFF = 0.05, 0.10
-COMPLAINT_WARNING, COMPLAINT_CUTOFF = 0.001, 0.005
-STATUS_ORDER = {"disabled": 0, "exceeded": 1, "approaching": 2, "ok": 3, "insufficient_volume": 4}
 BREAKDOWNS = ("reason", "domain", "batch", "message_type")
 ALLOW_LIST_ADVICE = "ask that organisation's IT to allow-list our sending domain"
 
 
-def level_word(rate: float | None, warning: float, cutoff: float) -> str:
-    if rate is None:
-        return "no sends in the window"
-    if rate >= cutoff:
+def level_word(status: str | None, warning: float, cutoff: float) -> str:
+    """A rate's verdict (`metrics.account_standing`) in words, with the level it was judged by."""
+    if status == "exceeded":
         return f"at or over the {cutoff:.1%} cutoff"
-    if rate >= warning:
+    if status == "approaching":
         return f"at or over the {warning:.1%} warning level"
-    return f"below the {warning:.1%} warning level"
+    if status == "ok":
+        return f"below the {warning:.1%} warning level"
+    return "no sends in the window"
 
 
 # --- Overview -------------------------------------------------------------------------------------
 
+@page_data
 def account_overview(con, window_days: int = 30) -> dict:
-    """The account's rates over the window ending at the newest event, and its daily rates."""
+    """The account's rates over the window ending at the newest event, judged against SES's account
+    levels (`metrics.account_standing`), and its daily rates."""
     as_of = metrics.default_as_of(con)
-    account = metrics.rates(con, "account", as_of=as_of, window_days=window_days)
-    row = account.row(0, named=True) if account.height else None
+    row = metrics.account_standing(con, as_of=as_of, window_days=window_days)
     daily = _daily(con, None, False, as_of, window_days)
     return {"as_of": as_of, "window_days": window_days, "account": row, "daily": daily}
 
@@ -56,6 +59,7 @@ def _daily(con, portal_id: str | None, rollup: bool, as_of: datetime | None,
                      portals=reads.members(con, portal_id, rollup))
 
 
+@page_data
 def portals_by_status(con) -> pl.DataFrame:
     """`metrics.status_table`, worst first: disabled, exceeded, approaching, then the rest, with
     each portal's daily hard-bounce rate over the last 30 days as a sparkline list (`trend`)."""
@@ -67,28 +71,30 @@ def portals_by_status(con) -> pl.DataFrame:
     else:
         table = table.with_columns(trend=pl.lit(None, pl.List(pl.Float64)))
     return (
-        table.with_columns(
-            _order=pl.col("status").replace_strict(STATUS_ORDER, default=9, return_dtype=pl.Int8))
-        .sort("_order", pl.col("hard_rate").fill_null(-1.0), "portal_id", descending=[False, True, False])
+        metrics.worst_first(table)
         .select("portal_id", "name", "status", "hard_rate", "trend", "sent", "hard_bounced",
                 "complaint_rate", "why", "rollup_status", "rollup_hard_rate", "rollup_sent")
     )
 
 
+@page_data
 def recent_alerts(con) -> pl.DataFrame:
     return reads.run(con, "app_recent_alerts")
 
 
+@page_data
 def freshness(con) -> dict:
     return reads.run(con, "freshness").row(0, named=True)
 
 
+@page_data
 def event_counts(con) -> pl.DataFrame:
     return reads.run(con, "event_counts")
 
 
 # --- Portal ---------------------------------------------------------------------------------------
 
+@page_data
 def portal_options(con) -> pl.DataFrame:
     """Every known portal with the label the picker shows: "id — name"."""
     portals = reads.run(con, "app_portals")
@@ -97,6 +103,7 @@ def portal_options(con) -> pl.DataFrame:
     )
 
 
+@page_data
 def portal_summary(con, portal_id: str, rollup: bool = False, window_days: int = 30) -> dict:
     """One portal's (or its roll-up's) status row and its daily rates over the window."""
     as_of = metrics.default_as_of(con)
@@ -105,27 +112,39 @@ def portal_summary(con, portal_id: str, rollup: bool = False, window_days: int =
     if row is not None and rollup:
         row = {**row, "sent": row["rollup_sent"], "hard_bounced": row["rollup_hard_bounced"],
                "hard_rate": row["rollup_hard_rate"], "status": row["rollup_status"]}
-    return {"as_of": as_of, "status": row, "daily": _daily(con, portal_id, rollup, as_of, window_days)}
+    # The chart's lines: the levels the portal is judged by (its deciding window's), else the policy's.
+    levels = load_policy().windows[0]
+    warning, cutoff = (row["warning"], row["cutoff"]) if row is not None else (levels.warning, levels.cutoff)
+    return {"as_of": as_of, "status": row, "daily": _daily(con, portal_id, rollup, as_of, window_days),
+            "warning": warning, "cutoff": cutoff}
 
 
+@page_data
 def breakdown(con, dimension: str, portal_id: str | None = None, rollup: bool = False,
               window_days: int = 30) -> pl.DataFrame:
     """Rates by reason, domain, batch or message type over the window, for the account or a portal."""
+    return _breakdown(con, dimension, portal_id, rollup, window_days)
+
+
+def _breakdown(con, dimension: str, portal_id: str | None, rollup: bool, window_days: int) -> pl.DataFrame:
     if dimension not in BREAKDOWNS:
         raise ValueError(f"dimension must be one of {', '.join(BREAKDOWNS)}")
     return metrics.rates(con, dimension, window_days=window_days, portal_id=portal_id, rollup=rollup)
 
 
+@page_data
 def portal_causes(con, portal_id: str, rollup: bool = False) -> pl.DataFrame:
     return reads.run(con, "app_portal_causes", portals=reads.members(con, portal_id, rollup))
 
 
+@page_data
 def bounced(con, portal_id: str, rollup: bool = False, kind: str = "all",
             since: date | None = None) -> pl.DataFrame:
     """Exactly `export.bounced_addresses` for the portal: what the page shows is what the CSV holds."""
     return export.bounced_addresses(con, [portal_id], with_subportals=rollup, since=since, kind=kind)
 
 
+@page_data
 def forecast_sentence(con, portal_id: str, rollup: bool = False) -> str | None:
     """Where an at-risk portal's hard-bounce rate is heading, in one paragraph; None when not at risk."""
     f = projection.forecast(con, portal_id, with_subportals=rollup)
@@ -154,20 +173,23 @@ def forecast_sentence(con, portal_id: str, rollup: bool = False) -> str | None:
 
 # --- Domains --------------------------------------------------------------------------------------
 
+@page_data
 def domain_ranking(con, portal_id: str | None = None, rollup: bool = False,
                    window_days: int = 30) -> pl.DataFrame:
     """Recipient domains by hard bounces, then rate, with the typo suggestion where there is one."""
-    ranked = breakdown(con, "domain", portal_id, rollup, window_days).rename({"key": "domain"})
+    ranked = _breakdown(con, "domain", portal_id, rollup, window_days).rename({"key": "domain"})
     typos = reads.run(con, "app_domain_typos", portal_id=portal_id, rollup=rollup).select(
         "domain", pl.col("suggestion").alias("typo_of"))
     return ranked.join(typos, on="domain", how="left").sort(
         "hard_bounced", pl.col("hard_rate").fill_null(-1.0), "domain", descending=[True, True, False])
 
 
+@page_data
 def domain_typos(con, portal_id: str | None = None, rollup: bool = False) -> pl.DataFrame:
     return reads.run(con, "app_domain_typos", portal_id=portal_id, rollup=rollup)
 
 
+@page_data
 def rejecting_domains(con, portal_id: str | None = None, rollup: bool = False) -> pl.DataFrame:
     found = reads.run(con, "app_rejecting_domains", portals=reads.members(con, portal_id, rollup))
     return found.with_columns(advice=pl.lit(ALLOW_LIST_ADVICE))
@@ -175,21 +197,103 @@ def rejecting_domains(con, portal_id: str | None = None, rollup: bool = False) -
 
 # --- Upload batches -------------------------------------------------------------------------------
 
+@page_data
 def batches(con, portal_id: str | None = None, rollup: bool = False) -> pl.DataFrame:
     return reads.run(con, "app_batches", portal_id=portal_id, rollup=rollup)
 
 
+@page_data
 def batch_bounced(con, batch_id: str, portal_id: str) -> pl.DataFrame:
     """The batch's bounced addresses: the portal's export rows whose upload batch is this one."""
     rows = export.bounced_addresses(con, [portal_id])
     return rows.filter(pl.col("upload_batch_id") == batch_id)
 
 
+# --- Address lookup -------------------------------------------------------------------------------
+
+@page_data
+def matching_addresses(con, q: str) -> pl.DataFrame:
+    """At most 50 addresses containing `q` (case-insensitive, taken literally), from mail and directory."""
+    return reads.run(con, "lookup_addresses", q=q)
+
+
+@page_data
+def address_record(con, address: str) -> dict:
+    """One address: the verdict sentence, the portals it belongs to, and its event history (oldest first).
+
+    The verdict is judged from the very portal rows the page lists, so they cannot disagree."""
+    portals = reads.run(con, "lookup_portals", address=address)
+    events = reads.run(con, "lookup_events", address=address)
+    return {"verdict": brief.address_verdict(address, portals), "portals": portals, "events": events}
+
+
+# --- Restore brief and pre-send check -------------------------------------------------------------
+
+@page_data
+def portals_with_status(con) -> dict:
+    """The portals with mail on record (`metrics.status_table`'s rows, by id), and the worst of them:
+    the portals a restore brief or a pre-send projection can be made for."""
+    status = metrics.status_table(con)
+    return {"ids": status["portal_id"].to_list(), "worst": brief.worst_portal(status)}
+
+
+@page_data
+def restore_brief(con, portal_id: str) -> dict:
+    """The portal's restore brief (`brief.restore_brief`), its status line and both documents."""
+    b = brief.restore_brief(con, portal_id)
+    return {"brief": b, "status_line": brief.status_line(b), "markdown": brief.to_markdown(b),
+            "html": brief.to_html(b)}
+
+
+def listed_addresses(upload: bytes | None, pasted: str) -> list[str]:
+    """The addresses to check, in order as given: from the uploaded CSV if there is one, else the box."""
+    return presend.parse_csv(upload) if upload is not None else presend.parse_text(pasted)
+
+
+@page_data
+def presend_check(con, portal_id: str | None, addresses: tuple[str, ...]) -> presend.PresendCheck:
+    """Each address flagged, and with a portal the projection of sending the list to it now."""
+    return presend.check(con, portal_id, addresses)
+
+
+# --- Pipeline health ------------------------------------------------------------------------------
+
+@page_data
+def refresh_runs(con, limit: int = 200) -> pl.DataFrame:
+    """The newest refresh runs, newest first."""
+    return reads.run(con, "loads", limit=limit)
+
+
+@page_data
+def quarantined_records(con, limit: int = 5000) -> pl.DataFrame:
+    """The newest quarantined input records, with where they came from and why."""
+    return reads.run(con, "quarantine", limit=limit)
+
+
+@page_data
+def quarantine_reasons(con, limit: int = 5000) -> pl.DataFrame:
+    """Records per reason among `quarantined_records(limit)`, most first."""
+    records = reads.run(con, "quarantine", limit=limit)
+    return records.group_by("reason").len("records").sort("records", "reason", descending=[True, False])
+
+
+@page_data
+def unattributed_events(con, limit: int = 500) -> pl.DataFrame:
+    """Events no tag, header, Send event or directory entry could give a portal, most first."""
+    return reads.run(con, "unattributed", limit=limit)
+
+
+@page_data
+def objects_by_status(con) -> pl.DataFrame:
+    """Input objects read so far, by status (ok, partial, failed)."""
+    return reads.run(con, "health_objects_by_status")
+
+
 # --- charts ---------------------------------------------------------------------------------------
 
-def rate_figure(daily: pl.DataFrame, rate: str = "hard_rate", count: str = "hard_bounced",
-                warning: float = HARD_WARNING, cutoff: float = HARD_CUTOFF,
-                rate_label: str = "Hard-bounce rate", height: int = 320) -> go.Figure:
+def rate_figure(daily: pl.DataFrame, warning: float, cutoff: float, rate: str = "hard_rate",
+                count: str = "hard_bounced", rate_label: str = "Hard-bounce rate",
+                height: int = 320) -> go.Figure:
     """Daily rate (line, left axis) over sends (bars, right axis), warning and cutoff lines labelled."""
     days = daily["day"].to_list()
     fig = make_subplots(specs=[[{"secondary_y": True}]])

@@ -1,47 +1,46 @@
-"""Streamlit helpers shared by the pages: cached reads keyed on the database version, downloads,
-empty states. Pages stay thin: no SQL and no duckdb here or there."""
+"""Streamlit helpers shared by the pages: the portal picker, tables with their downloads, the first-start
+demo build. Pages stay thin: no SQL and no duckdb here or there; their numbers come from `data`."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
+from collections.abc import Sequence
 
 import polars as pl
 import streamlit as st
 
-from pipelines import warehouse
-from pipelines.config import DEFAULT_DB, REPO_ROOT, resolve_db_path
-from pipelines.warehouse import reads
+from pipelines.config import DEFAULT_DB, REPO_ROOT
+from pipelines.dashboard import data
+from pipelines.dashboard.cache import db_path
 
 
-def db_path() -> Path:
-    return resolve_db_path()
+def portal_picker(label: str = "Portal (type to search)", *, key: str, among: Sequence[str] | None = None,
+                  all_label: str | None = None, default: str | None = None) -> str | None:
+    """The one portal picker: a searchable select of "id — name" labels (`data.portal_options`).
 
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _cached_call(db: str, version: tuple[int, int], module: str, name: str, kwargs: tuple):
-    import importlib
-
-    fn = getattr(importlib.import_module(module), name)
-    with warehouse.reader(Path(db)) as con:
-        return fn(con, **dict(kwargs))
-
-
-def call(fn, **kwargs):
-    """`fn(con, **kwargs)` on a short-lived reader, cached until the next refresh commits.
-
-    For page data that needs more than one query (status under a policy, a projection, a brief):
-    `fn` is a module-level function taking the connection first; its result must be picklable.
+    `among` limits the choice to those portal ids, in that order (default: every known portal);
+    `all_label` adds a first entry for no portal in particular ("Whole account"), returned as None.
+    The first pick is the URL's `?portal=` when it names a choice, else `default`, else the first
+    entry; the pick is written back to `?portal=` (removed for the all entry) so a link can be shared.
+    Returns the portal id picked, or None (the all entry, or no portal to pick: then nothing is drawn).
     """
-    db = db_path()
-    return _cached_call(str(db), warehouse.version(db), fn.__module__, fn.__name__,
-                        tuple(sorted(kwargs.items())))
-
-
-def read(name: str, **params) -> pl.DataFrame:
-    """A read from queries/reads/, cached until the next refresh commits."""
-    return call(reads.run, name=name, **params)
+    options = data.portal_options()
+    labels = dict(zip(options["portal_id"].to_list(), options["label"].to_list(), strict=True))
+    ids = list(among) if among is not None else list(labels)
+    if all_label is not None:
+        ids, labels = ["", *ids], {**labels, "": all_label}
+    if not ids:
+        return None
+    if st.session_state.get(key) not in ids:
+        wanted = st.query_params.get("portal")
+        st.session_state[key] = wanted if wanted in ids else default if default in ids else ids[0]
+    picked = st.selectbox(label, ids, key=key, format_func=lambda p: labels.get(p, p))
+    if picked:
+        st.query_params["portal"] = picked
+    elif "portal" in st.query_params:
+        del st.query_params["portal"]
+    return picked or None
 
 
 def download(df: pl.DataFrame, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:
@@ -93,16 +92,3 @@ def ensure_database() -> bool:
         status.update(label="Demo database ready", state="complete", expanded=False)
     st.cache_data.clear()
     return True
-
-
-def guarded(fn, *args, **kwargs):
-    """Run a read; turn a busy or missing database into a message instead of a traceback."""
-    try:
-        return fn(*args, **kwargs)
-    except warehouse.DatabaseBusy:
-        st.warning("A refresh is committing new data right now. Reload the page in a few seconds.")
-    except warehouse.DatabaseMissing:
-        st.info("No database yet: run `python -m pipelines demo` or `python -m pipelines refresh`.")
-    except warehouse.DatabaseOutdated as exc:
-        st.warning(str(exc))
-    st.stop()

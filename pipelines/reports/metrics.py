@@ -63,7 +63,8 @@ def status_rows(s: pl.DataFrame) -> pl.DataFrame:
     )
     return alone.join(rollup, on="portal_id", how="left").select(
         "portal_id", "name", "parent_portal_id", "sent", "hard_bounced", "hard_rate", "soft_bounced",
-        "complaints", "complaint_rate", "status", "severity", "why", "deciding_window", "rollup_sent",
+        "complaints", "complaint_rate", "status", "severity", "why", "deciding_window", "warning", "cutoff",
+        "rollup_sent",
         "rollup_hard_bounced", "rollup_hard_rate", "rollup_status",
     ).sort("portal_id")
 
@@ -81,6 +82,27 @@ def judge(con, windows: list[dict[str, Any]]) -> pl.DataFrame:
     (queries/reads/judged_windows.sql): each with its status, severity and whether it decides its grp."""
     frame = pl.DataFrame([{k: w.get(k) for k in JUDGED_SCHEMA} for w in windows], schema=JUDGED_SCHEMA)
     return reads.run(con, "judged_windows", tables={"windows": frame})
+
+
+def account_standing(con, policy: Policy | None = None, as_of: datetime | None = None,
+                     window_days: int = 30) -> dict[str, Any] | None:
+    """The whole account's rates over the window ending at `as_of` (default: the newest event), each
+    judged against SES's account levels (the policy's [account]) by the window verdict every status
+    uses: the `rates` row plus `levels`, `hard_status` and `complaint_status` (ok, approaching or
+    exceeded). None when nothing is loaded."""
+    levels = (policy or load_policy()).account
+    row = rates(con, "account", as_of=as_of, window_days=window_days)
+    if row.is_empty():
+        return None
+    account = row.row(0, named=True)
+    hard = {"grp": "hard", "window_name": "account", "sent": account["sent"], "min_sent": 0,
+            "hard_bounced": account["hard_bounced"], "warning": levels.warning, "cutoff": levels.cutoff}
+    complaint = {"grp": "complaint", "window_name": "account", "sent": account["sent"], "min_sent": 0,
+                 "complaints": account["complaints"], "complaint_warning": levels.complaint_warning,
+                 "complaint_cutoff": levels.complaint_cutoff}
+    verdict = dict(judge(con, [hard, complaint]).select("grp", "status").iter_rows())
+    return {**account, "levels": levels, "hard_status": verdict["hard"],
+            "complaint_status": verdict["complaint"]}
 
 
 def worst_first(table: pl.DataFrame) -> pl.DataFrame:

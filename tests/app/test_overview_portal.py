@@ -1,32 +1,33 @@
-"""Overview, Portal, Domains and Upload batches pages on a small demo database: they render, and the
-figures they show are the reads' figures."""
+"""Overview, Portal, Domains and Upload batches pages on the hand-built database of conftest's `tiny_db`:
+they render, and every figure they show is the one worked out by hand from its sends and bounces."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines import warehouse
-from pipelines.demo import build as demo
-from pipelines.reports import export, metrics
-from pipelines.warehouse import reads
+from pipelines.reports import export
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
-END = datetime(2026, 11, 24, 15, tzinfo=UTC)
+
+# Sends, hard bounces per portal over the 30 days (every send of tiny_db is inside them):
+#   p1 100 / 4, p1a 100 / 12, p2 10 / 1, p3 100 / 6, p4 20 / 0; p1 with p1a (its sub-portal) 200 / 16.
+LABELS = ["p1 — North", "p1a — North Annex", "p2 — South", "p3 — West", "p4 — (not in the directory)"]
+P1_HARD = {"n0@north.org", "n1@north.org", "n2@north.org", "n3@north.org"}
+P1A_HARD = {"g0@gmial.com", "g1@gmial.com", "g2@gmial.com", "h0@hotmial.com", "c0@annex.org", "c1@annex.org",
+            *(f"a{i}@annex.org" for i in range(6))}
+P1_SOFT = {f"r{i}@fabrikam.com" for i in range(5)}
 
 
 @pytest.fixture(scope="module")
-def fixture_db(tmp_path_factory) -> Path:
-    """Overrides conftest's: 3,000 demo sends with portals, sub-portals, batches and alerts."""
-    root = tmp_path_factory.mktemp("demoapp")
-    db = root / "demo.duckdb"
-    demo.build_demo(root / "out", db, quiet=True, sends=3000, portals=12, days=20, seed=7, end=END)
-    return db
+def fixture_db(tiny_db) -> Path:
+    """Overrides conftest's: the pages read tiny_db."""
+    return tiny_db
 
 
 def run_page(page: str | None = None, **query) -> AppTest:
@@ -48,99 +49,149 @@ def charts(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
-def test_overview_shows_the_account_rates_statuses_and_alerts(fixture_db):
+def test_overview_shows_the_account_rates_statuses_and_alerts():
     at = run_page()
-    with warehouse.reader(fixture_db) as con:
-        account = metrics.rates(con, "account").row(0, named=True)
-        status = metrics.status_table(con)
-    assert metric(at, "Hard-bounce rate") == f"{account['hard_rate']:.2%}"
-    assert metric(at, "Complaint rate") == f"{account['complaint_rate']:.3%}"
-    assert metric(at, "Sends") == f"{account['sent']:,}"
-    # The demo ends on END, long before the test runs: the stale-data banner shows.
+    # Events: 330 sends + 23 hard and 5 soft bounces + 1 complaint = 359.
+    assert metric(at, "Recipient events") == "359"
+    # Account: 330 sends (100 + 100 + 10 + 100 + 20); 23 hard bounces (4 + 12 + 1 + 6) -> 23 / 330 =
+    # 6.97 %, over the 5 % warning, under the 10 % cutoff; 1 complaint -> 1 / 330 = 0.303 %.
+    assert metric(at, "Sends") == "330"
+    assert metric(at, "Hard-bounce rate") == "6.97%"
+    assert metric(at, "Complaint rate") == "0.303%"
+    deltas = {m.label: m.proto.delta for m in at.metric}
+    assert deltas["Hard-bounce rate"] == "at or over the 5.0% warning level"
+    assert deltas["Complaint rate"] == "at or over the 0.1% warning level"
+    # The newest event is from 2026-11-20, long before the test runs: the stale-data banner shows.
     assert any("more than 24 hours ago" in w.value for w in at.warning)
 
-    figs = charts(at)
-    assert len(figs) == 2
-    notes = {a["text"] for a in figs[0]["layout"]["annotations"]}
-    assert {"warning 5.0%", "cutoff 10.0%"} <= notes
-    assert sum(figs[0]["data"][0]["y"]) == account["sent"]  # the bars are the window's sends
+    hard_chart, complaint_chart = charts(at)
+    assert {"warning 5.0%", "cutoff 10.0%"} <= {a["text"] for a in hard_chart["layout"]["annotations"]}
+    assert {"warning 0.1%", "cutoff 0.5%"} <= {a["text"] for a in complaint_chart["layout"]["annotations"]}
+    bars, line = hard_chart["data"]
+    # Sends by day: 11-18 p1 100 + p2 5; 11-19 p1a 100 + p2 5; 11-20 p3 100 + p4 20.
+    assert bars["y"] == [105, 105, 120]
+    # Hard bounces by day of sending: 11-18 p1 4 + p2 1; 11-19 p1a 12; 11-20 p3 6.
+    assert line["y"] == pytest.approx([5 / 105, 12 / 105, 6 / 120])
 
     portals, alerts = at.dataframe[0].value, at.dataframe[1].value
-    assert sorted(portals["portal_id"]) == sorted(status["portal_id"])
-    order = {"disabled": 0, "exceeded": 1, "approaching": 2}
-    ranks = [order.get(s, 3) for s in portals["status"]]
-    assert ranks == sorted(ranks) and portals["status"].iloc[0] == "disabled"
-    # The sparkline of the worst portal is its daily hard-bounce rates, oldest first.
-    with warehouse.reader(fixture_db) as con:
-        trends = reads.run(con, "app_portal_trends", as_of=metrics.default_as_of(con), window_days=30)
-    worst = portals["portal_id"].iloc[0]
-    assert list(portals["trend"].iloc[0]) == trends.filter(portal_id=worst)["trend"].to_list()[0]
-    recent = reads.read(fixture_db, "app_recent_alerts")
-    assert len(alerts) == recent.height > 0
-    assert set(alerts["portal_id"]) == set(recent["portal_id"])
+    # Worst first: p2 disabled (the directory switched its mail off), p1a exceeded (12 % >= 10 %),
+    # p3 approaching (6 % >= 5 %), p1 ok (4 %), p4 not judged (20 sends < 100).
+    assert list(portals["portal_id"]) == ["p2", "p1a", "p3", "p1", "p4"]
+    assert list(portals["status"]) == ["disabled", "exceeded", "approaching", "ok", "insufficient_volume"]
+    assert list(portals["hard_rate"]) == pytest.approx([0.1, 0.12, 0.06, 0.04, 0.0])
+    # p1 alone is ok, rolled up with p1a approaching: 16 / 200 = 8 %.
+    p1 = portals[portals["portal_id"] == "p1"].iloc[0]
+    assert (p1["rollup_sent"], p1["rollup_status"]) == (200, "approaching")
+    # p2's sparkline: 11-18 1 of 5 hard = 0.2, 11-19 0 of 5 = 0.0.
+    assert list(portals["trend"].iloc[0]) == pytest.approx([0.2, 0.0])
+    # The second refresh changed one status: p3 from ok (0 of 100) to approaching (6 of 100), alone and
+    # rolled up (p3 has no sub-portals). The first refresh's alerts (p2, p1a, p1's roll-up) are older.
+    changes = zip(*(alerts[c] for c in ("portal_id", "scope", "from_status", "to_status")), strict=True)
+    assert list(changes) == [("p3", "alone", "ok", "approaching"), ("p3", "rollup", "ok", "approaching")]
+    assert list(alerts["hard_rate"]) == pytest.approx([0.06, 0.06])
 
 
-def test_portal_follows_the_link_and_roll_up_changes_the_figures(fixture_db):
-    with warehouse.reader(fixture_db) as con:
-        row = metrics.status_table(con).filter(portal_id="p010").row(0, named=True)
-    assert row["rollup_sent"] != row["sent"]  # p010 has sub-portals
-
-    at = run_page("pages/portal.py", portal="p010", rollup="0")
-    assert at.selectbox(key="portal").value == "p010"
-    assert metric(at, "Sends") == f"{row['sent']:,}"
-    alone_rate = metric(at, "Hard-bounce rate")
-    assert alone_rate == f"{row['hard_rate']:.2%}"
+def test_portal_follows_the_link_and_roll_up_changes_the_figures():
+    at = run_page("pages/portal.py", portal="p1", rollup="0")
+    picker = at.selectbox(key="portal")
+    assert picker.value == "p1" and picker.options == LABELS
+    # p1 alone: 95 + 5 sends, 4 hard -> 4.00 %, ok; not at risk, so no forecast.
+    assert (metric(at, "Status"), metric(at, "Sends"), metric(at, "Hard bounces")) == ("ok", "100", "4")
+    assert metric(at, "Hard-bounce rate") == "4.00%"
+    assert not at.text
+    daily = charts(at)[0]["data"][0]
+    assert daily["y"] == [100]  # all of p1's sends on 11-18
 
     at.toggle(key="rollup").set_value(True).run()
     assert not at.exception
-    assert metric(at, "Sends") == f"{row['rollup_sent']:,}"
-    assert metric(at, "Hard-bounce rate") == f"{row['rollup_hard_rate']:.2%}" != alone_rate
-    assert (at.query_params["rollup"], at.query_params["portal"]) == ("1", "p010")
+    # With p1a: 200 sends, 4 + 12 = 16 hard -> 8.00 %, approaching.
+    assert (metric(at, "Status"), metric(at, "Sends"), metric(at, "Hard bounces")) == (
+        "approaching", "200", "16")
+    assert metric(at, "Hard-bounce rate") == "8.00%"
+    assert (at.query_params["rollup"], at.query_params["portal"]) == ("1", "p1")
+    assert at.text[0].value.startswith("p1 with its sub-portals is approaching.")
+    assert charts(at)[0]["data"][0]["y"] == [100, 100]  # p1 on 11-18, p1a on 11-19
 
-    at.selectbox(key="portal").set_value("p011").run()
+    at.selectbox(key="portal").set_value("p1a").run()
     assert not at.exception
-    assert metric(at, "Status") == "approaching"
-    assert any(t.value.startswith("p011 with its sub-portals is approaching") for t in at.text)
+    # p1a: 100 sends, 12 hard -> 12.00 % >= the 10 % cutoff.
+    assert (metric(at, "Status"), metric(at, "Sends"), metric(at, "Hard-bounce rate")) == (
+        "exceeded", "100", "12.00%")
+    assert at.query_params["portal"] == "p1a"
+    assert "over the cutoff now" in at.text[0].value
 
 
 def test_portal_bounced_list_is_the_export(fixture_db):
-    at = run_page("pages/portal.py", portal="p011", rollup="1", kind="hard")
+    at = run_page("pages/portal.py", portal="p1", rollup="1", kind="hard")
     assert at.radio(key="kind").value == "hard"
-    with warehouse.reader(fixture_db) as con:
-        expected = export.bounced_addresses(con, ["p011"], with_subportals=True, kind="hard")
-    assert expected.columns == list(export.BOUNCED_COLUMNS) and len(expected.columns) == 12
-    shown = next(df.value for df in at.dataframe if list(df.value.columns) == expected.columns)
-    assert list(shown["email"]) == expected["email"].to_list()
-    buttons = [b for b in at.get("download_button") if b.proto.label == "Export CSV"]
-    assert len(buttons) == 1
+    columns = list(export.BOUNCED_COLUMNS)
 
+    def shown():
+        return next(df.value for df in at.dataframe if list(df.value.columns) == columns)
+
+    # p1 with p1a, hard: p1's 4 at north.org and p1a's 12 (10 of batch b1, 2 of b2).
+    assert set(shown()["email"]) == P1_HARD | P1A_HARD and len(shown()) == 16
+    with warehouse.reader(fixture_db) as con:
+        expected = export.bounced_addresses(con, ["p1"], with_subportals=True, kind="hard")
+    assert list(shown()["email"]) == expected["email"].to_list()  # what the CSV holds, in its order
+    assert [b.label for b in at.download_button].count("Export CSV") == 1
+
+    at.radio(key="kind").set_value("soft").run()
+    assert set(shown()["email"]) == P1_SOFT  # fabrikam.com refused all 5 (Transient, 5.7.1)
     at.radio(key="kind").set_value("all").run()
-    with warehouse.reader(fixture_db) as con:
-        everything = export.bounced_addresses(con, ["p011"], with_subportals=True, kind="all")
-    shown = next(df.value for df in at.dataframe if list(df.value.columns) == everything.columns)
-    assert len(shown) == everything.height > expected.height
+    assert len(shown()) == 16 + 5
+    assert at.query_params["kind"] == "all"
 
 
-def test_domains_page_lists_typos_and_refusing_domains(fixture_db):
+def test_domains_page_lists_typos_and_refusing_domains():
     at = run_page("pages/domains.py")
+    assert at.selectbox(key="scope").value == ""  # the "Whole account" entry
+    assert at.selectbox(key="scope").options == ["Whole account", *LABELS]
     ranked, typos, refusing = (df.value for df in at.dataframe)
-    assert ranked["hard_bounced"].is_monotonic_decreasing
-    assert set(typos["domain"]) == {"gmail.con", "gmial.com", "hotmial.com", "yaho.com"}
-    assert set(refusing["domain"]) == {"contoso-corp.com"}
+    # Hard bounces by domain, then rate: annex.org 6 (b1) + 2 (b2) = 8 of 96; north.org 4 of 95 (4.2 %)
+    # before west.org 4 of 98 (4.1 %); gmial.com 3 of 3; yaho.com 2 of 2; hotmial.com 1 of 1 (100 %)
+    # before south.org 1 of 10; then none: east.org, fabrikam.com (rate 0, by name).
+    assert list(ranked["domain"]) == ["annex.org", "north.org", "west.org", "gmial.com", "yaho.com",
+                                      "hotmial.com", "south.org", "east.org", "fabrikam.com"]
+    assert list(ranked["hard_bounced"]) == [8, 4, 4, 3, 2, 1, 1, 0, 0]
+    assert list(ranked["sent"]) == [96, 95, 98, 3, 2, 1, 10, 20, 5]
+    assert dict(zip(ranked["domain"], ranked["typo_of"].fillna(""), strict=True))["gmial.com"] == "gmail.com"
+    assert dict(zip(typos["domain"], typos["suggestion"], strict=True)) == {
+        "gmial.com": "gmail.com", "yaho.com": "yahoo.com", "hotmial.com": "hotmail.com"}
+    # fabrikam.com refused 5 of p1's 5 sends to it: >= 5 refusals and >= 20 % of its sends.
+    assert list(zip(refusing["domain"], refusing["portal_id"], refusing["refusals"], strict=True)) == [
+        ("fabrikam.com", "p1", 5)]
     assert set(refusing["advice"]) == {"ask that organisation's IT to allow-list our sending domain"}
 
-    at = run_page("pages/domains.py", portal="p004")
-    typos = at.dataframe[1].value
-    assert set(typos["domain"]) == {"hotmial.com", "yaho.com"}
+    at = run_page("pages/domains.py", portal="p3")
+    assert at.selectbox(key="scope").value == "p3"
+    ranked, typos = at.dataframe[0].value, at.dataframe[1].value
+    # p3: w0..w97@west.org 98 sends, 4 hard; y0, y1@yaho.com 2 of 2.
+    assert list(zip(ranked["domain"], ranked["hard_bounced"], strict=True)) == [
+        ("west.org", 4), ("yaho.com", 2)]
+    assert list(typos["domain"]) == ["yaho.com"]
     assert "No domain refuses our content" in at.info[0].value
+    assert at.query_params["portal"] == "p3"
 
 
-def test_batches_page_ranks_batches_and_lists_one(fixture_db):
-    at = run_page("pages/batches.py", batch="b0027")
+def test_batches_page_ranks_batches_and_lists_one():
+    at = run_page("pages/batches.py", batch="b2")
+    assert at.selectbox(key="batch_scope").options == ["All portals", *LABELS]
     ranked = at.dataframe[0].value
-    assert list(ranked["hard_rate"]) == sorted(ranked["hard_rate"], reverse=True)
-    b0027 = ranked[ranked["batch_id"] == "b0027"].iloc[0]
-    assert (b0027["row_count"], b0027["hard_bounced"]) == (147, 52)
+    # b1 10 of 50 = 20 %, b3 6 of 100 = 6 %, b2 2 of 50 = 4 %; row_count is batches.csv's `rows`.
+    assert list(ranked["batch_id"]) == ["b1", "b3", "b2"]
+    assert list(ranked["hard_rate"]) == pytest.approx([0.2, 0.06, 0.04])
+    assert list(zip(ranked["row_count"], ranked["sent"], ranked["hard_bounced"], strict=True)) == [
+        (60, 50, 10), (100, 100, 6), (50, 50, 2)]
+    # The URL's batch is the one listed: b2's two hard bounces, both in p1a.
+    assert at.selectbox(key="batch").value == "b2|p1a"
     rows = at.dataframe[1].value
-    assert set(rows["upload_batch_id"]) == {"b0027"} and set(rows["portal_id"]) == {"p004"}
-    assert [b.proto.label for b in at.get("download_button")].count("Export CSV") == 1
+    assert sorted(rows["email"]) == ["c0@annex.org", "c1@annex.org"]
+    assert set(rows["upload_batch_id"]) == {"b2"} and set(rows["portal_id"]) == {"p1a"}
+    assert [b.label for b in at.download_button].count("Export CSV") == 1
+
+    at = run_page("pages/batches.py", portal="p3")
+    assert at.selectbox(key="batch_scope").value == "p3"
+    assert list(at.dataframe[0].value["batch_id"]) == ["b3"]
+    assert sorted(at.dataframe[1].value["email"]) == ["w0@west.org", "w1@west.org", "w2@west.org",
+                                                      "w3@west.org", "y0@yaho.com", "y1@yaho.com"]

@@ -52,7 +52,7 @@ def test_every_page_takes_hostile_url_parameters_without_error(fixture_db):
 
     with warehouse.reader(fixture_db) as con:
         before = con.execute("select count(*) from fct_recipient_events").fetchall()
-    for page in sorted((REPO / "pages").glob("*.py")):
+    for page in sorted(p for p in (REPO / "pages").glob("*.py") if p.name != "__init__.py"):
         st.cache_data.clear()
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
         for key, value in HOSTILE_PARAMS.items():

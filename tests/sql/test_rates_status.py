@@ -124,6 +124,28 @@ def test_account_rate_and_shares(db):
     assert portals["p1"]["share_of_hard_bounces"] == pytest.approx(2 / 4)
 
 
+def test_the_account_is_judged_against_the_policys_account_levels(db, tmp_path):
+    # 4 hard of 42 sent = 9.5 %: at or over a 5 % warning, under a 10 % cutoff, over a 9 % one.
+    # 1 complaint of 42 = 2.4 %: over a 0.5 % cutoff; at or over a 2 % warning, under a 5 % cutoff.
+    policy_file = tmp_path / "p.toml"
+    with warehouse.reader(db) as con:
+        policy_file.write_text(POLICY + "[account]\nwarning = 0.05\ncutoff = 0.10\n"
+                               "complaint_warning = 0.001\ncomplaint_cutoff = 0.005\n")
+        ses_levels = metrics.account_standing(con, load_policy(policy_file), AS_OF, 30)
+        policy_file.write_text(POLICY + "[account]\nwarning = 0.05\ncutoff = 0.09\n"
+                               "complaint_warning = 0.02\ncomplaint_cutoff = 0.05\n")
+        other = metrics.account_standing(con, load_policy(policy_file), AS_OF, 30)
+    assert (ses_levels["hard_status"], ses_levels["complaint_status"]) == ("approaching", "exceeded")
+    assert (other["hard_status"], other["complaint_status"]) == ("exceeded", "approaching")
+    assert other["levels"].cutoff == 0.09
+
+
+def test_a_policy_without_account_levels_takes_the_default_files(tmp_path):
+    policy_file = tmp_path / "p.toml"
+    policy_file.write_text(POLICY)
+    assert load_policy(policy_file).account == load_policy().account
+
+
 def test_status_by_policy(db, tmp_path):
     policy_file = tmp_path / "p.toml"
     policy_file.write_text(POLICY)

@@ -1,0 +1,88 @@
+"""`@page_data`: how every number reaches a page. One decorator, so there is one path from page to number.
+
+A page-data function is written to take an open connection first (`def portal_summary(con, portal_id,
+...)`); decorated, a page calls it without one (`data.portal_summary(portal_id="p004")`). The call
+opens a short-lived reader, and the result is cached with `st.cache_data` under the database path,
+`warehouse.version` of the file (it changes whenever a refresh commits, so a refresh shows without a
+restart), the function and its arguments. A busy, missing or outdated database stops the page with
+a message instead of a traceback. Results must be picklable (polars frames, dicts, frozen dataclasses).
+
+`fn.__wrapped__` is the undecorated function, for callers holding their own connection (the
+benchmark, tests).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
+
+import streamlit as st
+
+from pipelines import warehouse
+from pipelines.config import resolve_db_path
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def db_path() -> Path:
+    """The database the app shows: `$BOUNCEDESK_DB`, else data/bouncedesk.duckdb."""
+    return resolve_db_path()
+
+
+def page_data(fn: Callable[Concatenate[Any, P], R]) -> Callable[P, R]:
+    """Make `fn(con, **kwargs)` a page call `fn(**kwargs)`: its own reader, cached until the next refresh."""
+    signature = inspect.signature(fn)
+    params = list(signature.parameters.values())
+    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+        raise TypeError(f"@page_data {fn.__qualname__}: the first parameter must be the connection")
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise TypeError(f"@page_data {fn.__qualname__}: name every parameter (no *args / **kwargs)")
+    page_signature = signature.replace(parameters=params[1:])
+    code = _code_digest(fn)
+
+    def cached(db: str, version: tuple[int, int], code: str, arguments: tuple[tuple[str, Any], ...]) -> R:
+        with warehouse.reader(Path(db)) as con:
+            return fn(con, **dict(arguments))
+
+    # st.cache_data keys a function's cache on its module and qualified name: one cache per function.
+    cached.__module__, cached.__qualname__ = fn.__module__, f"{fn.__qualname__}.<page_data>"
+    cached_call = st.cache_data(show_spinner=False, max_entries=256)(cached)
+
+    @functools.wraps(fn)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        bound = page_signature.bind(*args, **kwargs)
+        bound.apply_defaults()  # f(x) and f(x, rollup=False) share one cache entry
+        db = db_path()
+        try:
+            return cached_call(str(db), warehouse.version(db), code, tuple(bound.arguments.items()))
+        except (warehouse.DatabaseBusy, warehouse.DatabaseMissing, warehouse.DatabaseOutdated) as exc:
+            stop_with_message(exc)
+
+    call.__signature__ = page_signature  # type: ignore[attr-defined]  # help() and editors: no `con`
+    call.clear = cached_call.clear  # type: ignore[attr-defined]
+    return call
+
+
+def _code_digest(fn: Callable) -> str:
+    """Part of the cache key, so an edited function does not serve what its old code computed."""
+    try:
+        code: bytes = inspect.getsource(fn).encode()
+    except (OSError, TypeError):  # no source file (a function typed into a REPL)
+        code = fn.__code__.co_code
+    return hashlib.sha256(code).hexdigest()
+
+
+def stop_with_message(exc: Exception) -> NoReturn:
+    """A busy, missing or outdated database: say so and stop the page (no traceback)."""
+    if isinstance(exc, warehouse.DatabaseBusy):
+        st.warning("A refresh is committing new data right now. Reload the page in a few seconds.")
+    elif isinstance(exc, warehouse.DatabaseMissing):
+        st.info("No database yet: run `python -m pipelines demo` or `python -m pipelines refresh`.")
+    else:
+        st.warning(str(exc))
+    st.stop()
