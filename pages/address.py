@@ -1,9 +1,8 @@
 """Address lookup: every portal an address belongs to, its full history and what to do about it."""
 
-import plotly.express as px
 import streamlit as st
 
-from pipelines.dashboard import data, ui
+from pipelines.dashboard import charts, data, ui
 
 st.title("Address lookup")
 st.caption("A learner says she gets no mail: type her address, or part of it.")
@@ -38,8 +37,5 @@ ui.table(portals, "address_portals.csv", "The address is in no portal's director
 
 st.subheader("Event history")
 if not events.is_empty():
-    fig = px.scatter(events, x="at", y="event_type", color="event_type", hover_data=["portal_id", "reason"],
-                     labels={"at": "Time (UTC)", "event_type": "Event"})
-    fig.update_layout(showlegend=False, height=260)
-    st.plotly_chart(fig)
+    st.plotly_chart(charts.address_events(events))
 ui.table(events, "address_events.csv", "No mail event for this address.")

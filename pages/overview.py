@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from pipelines.dashboard import data, ui
+from pipelines.dashboard import charts, data, ui
 
 st.title("Overview")
 
@@ -42,9 +42,9 @@ else:
     daily = overview["daily"]
     if not daily.is_empty():
         left, right = st.columns(2)
-        left.plotly_chart(data.rate_figure(daily, levels.warning, levels.cutoff, height=280),
+        left.plotly_chart(charts.rate_figure(daily, levels.warning, levels.cutoff, height=280),
                           key="overview-hard")
-        right.plotly_chart(data.rate_figure(
+        right.plotly_chart(charts.rate_figure(
             daily, levels.complaint_warning, levels.complaint_cutoff, rate="complaint_rate",
             count="complaints", rate_label="Complaint rate", height=280), key="overview-complaint")
 

@@ -1,9 +1,8 @@
 """Pipeline health: refresh runs, quarantined input, unattributed events, objects read."""
 
-import plotly.express as px
 import streamlit as st
 
-from pipelines.dashboard import data, ui
+from pipelines.dashboard import charts, data, ui
 
 st.title("Pipeline health")
 st.caption("Refresh command for a scheduler (cron, systemd timer), safe to run every few minutes:")
@@ -35,5 +34,4 @@ reasons = data.quarantine_reasons(limit=5000)
 if reasons.is_empty():
     st.info("No quarantined record, so no reasons to chart.")
 else:
-    st.plotly_chart(px.bar(reasons, x="records", y="reason", orientation="h",
-                           labels={"records": "Quarantined records", "reason": "Reason"}))
+    st.plotly_chart(charts.quarantine_reasons(reasons))

@@ -4,7 +4,7 @@ from datetime import date
 
 import streamlit as st
 
-from pipelines.dashboard import data, ui
+from pipelines.dashboard import charts, data, ui
 
 st.title("Portal")
 
@@ -43,7 +43,7 @@ daily = summary["daily"]
 if daily.is_empty():
     st.info("Nothing sent in the 30 days before the newest event.")
 else:
-    st.plotly_chart(data.rate_figure(daily, summary["warning"], summary["cutoff"]), key="portal-daily")
+    st.plotly_chart(charts.rate_figure(daily, summary["warning"], summary["cutoff"]), key="portal-daily")
 
 st.subheader("Breakdowns, last 30 days")
 tabs = st.tabs(["By reason", "By domain", "By upload batch", "By message type"])

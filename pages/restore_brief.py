@@ -1,9 +1,8 @@
 """Restore brief: why a portal bounced, what to do with its data, how to prevent it; as a document."""
 
-import plotly.express as px
 import streamlit as st
 
-from pipelines.dashboard import data, ui
+from pipelines.dashboard import charts, data, ui
 
 st.title("Restore brief")
 
@@ -30,13 +29,7 @@ st.subheader("Hard-bounce rate, last 90 days")
 if b.daily.is_empty():
     st.info("No sends in the last 90 days of data.")
 else:
-    fig = px.line(b.daily, x="day", y="hard_rate", markers=True, hover_data=["sent", "hard_bounced"],
-                  labels={"day": "Day sent (UTC)", "hard_rate": "Hard-bounce rate"})
-    if b.cutoff is not None:
-        fig.add_hline(y=b.cutoff, line_dash="dash", line_color="red", annotation_text="cutoff")
-        fig.add_hline(y=b.warning, line_dash="dot", line_color="orange", annotation_text="warning")
-    fig.update_yaxes(tickformat=".1%")
-    st.plotly_chart(fig)
+    st.plotly_chart(charts.brief_daily(b.daily, b.warning, b.cutoff))
 
 st.header("1. What caused the bounces")
 c = b.cause_counts
@@ -51,8 +44,7 @@ for dimension, title in (("batch", "Top upload batches"), ("domain", "Top recipi
     st.subheader(title)
     top = b.top(dimension, 10)
     if not top.is_empty():
-        st.plotly_chart(px.bar(top, x="value", y="hard_bounced", hover_data=["sent", "bounced"],
-                               labels={"value": dimension, "hard_bounced": "Hard bounces"}))
+        st.plotly_chart(charts.top_hard_bounces(top, dimension))
     ui.table(top, f"top_{dimension}_{portal}.csv", f"No bounce by {dimension}.")
 
 st.header("2. What to do with the existing data")

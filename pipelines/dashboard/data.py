@@ -5,16 +5,14 @@ dicts, strings or frozen dataclasses; a page calls it without the connection
 (`data.portal_summary(portal_id="p004", rollup=True)`), on its own short-lived reader, cached until the
 next refresh commits (pipelines/dashboard/cache.py). The SQL lives in queries/reads/; every value from
 a user reaches it as a bound parameter. The numbers come from pipelines.reports and the reads, never
-from a page. `rate_figure` builds the daily-rate chart the pages share.
+from a page.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import plotly.graph_objects as go
 import polars as pl
-from plotly.subplots import make_subplots
 
 from pipelines.dashboard.cache import page_data
 from pipelines.reports import brief, export, metrics, presend, projection
@@ -287,33 +285,3 @@ def unattributed_events(con, limit: int = 500) -> pl.DataFrame:
 def objects_by_status(con) -> pl.DataFrame:
     """Input objects read so far, by status (ok, partial, failed)."""
     return reads.run(con, "health_objects_by_status")
-
-
-# --- charts ---------------------------------------------------------------------------------------
-
-def rate_figure(daily: pl.DataFrame, warning: float, cutoff: float, rate: str = "hard_rate",
-                count: str = "hard_bounced", rate_label: str = "Hard-bounce rate",
-                height: int = 320) -> go.Figure:
-    """Daily rate (line, left axis) over sends (bars, right axis), warning and cutoff lines labelled."""
-    days = daily["day"].to_list()
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Bar(
-        x=days, y=daily["sent"].to_list(), name="Sends", opacity=0.35,
-        hovertemplate="%{x|%Y-%m-%d}<br>%{y:,} sends<extra></extra>",
-    ), secondary_y=True)
-    fig.add_trace(go.Scatter(
-        x=days, y=daily[rate].to_list(), name=rate_label, mode="lines+markers",
-        customdata=list(zip(daily[count].to_list(), daily["sent"].to_list(), strict=True)),
-        hovertemplate=(f"%{{x|%Y-%m-%d}}<br>{rate_label} %{{y:.2%}}"
-                       "<br>%{customdata[0]:,} of %{customdata[1]:,} sends<extra></extra>"),
-    ), secondary_y=False)
-    fig.add_hline(y=warning, line_dash="dash", line_color="orange",
-                  annotation_text=f"warning {warning:.1%}", annotation_position="top left")
-    fig.add_hline(y=cutoff, line_dash="dash", line_color="red",
-                  annotation_text=f"cutoff {cutoff:.1%}", annotation_position="top left")
-    top = max([cutoff * 1.25, *[r for r in daily[rate].to_list() if r is not None]])
-    fig.update_yaxes(title_text=rate_label, tickformat=".1%", range=[0, top * 1.05], secondary_y=False)
-    fig.update_yaxes(title_text="Sends", showgrid=False, secondary_y=True)
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="x unified",
-                      legend={"orientation": "h", "y": 1.12})
-    return fig

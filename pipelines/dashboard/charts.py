@@ -1,0 +1,68 @@
+"""The charts the pages draw (plotly), each a function of what a page-data function returned."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+
+def rate_figure(daily: pl.DataFrame, warning: float, cutoff: float, rate: str = "hard_rate",
+                count: str = "hard_bounced", rate_label: str = "Hard-bounce rate",
+                height: int = 320) -> go.Figure:
+    """Daily rate (line, left axis) over sends (bars, right axis), warning and cutoff lines labelled."""
+    days = daily["day"].to_list()
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(
+        x=days, y=daily["sent"].to_list(), name="Sends", opacity=0.35,
+        hovertemplate="%{x|%Y-%m-%d}<br>%{y:,} sends<extra></extra>",
+    ), secondary_y=True)
+    fig.add_trace(go.Scatter(
+        x=days, y=daily[rate].to_list(), name=rate_label, mode="lines+markers",
+        customdata=list(zip(daily[count].to_list(), daily["sent"].to_list(), strict=True)),
+        hovertemplate=(f"%{{x|%Y-%m-%d}}<br>{rate_label} %{{y:.2%}}"
+                       "<br>%{customdata[0]:,} of %{customdata[1]:,} sends<extra></extra>"),
+    ), secondary_y=False)
+    fig.add_hline(y=warning, line_dash="dash", line_color="orange",
+                  annotation_text=f"warning {warning:.1%}", annotation_position="top left")
+    fig.add_hline(y=cutoff, line_dash="dash", line_color="red",
+                  annotation_text=f"cutoff {cutoff:.1%}", annotation_position="top left")
+    top = max([cutoff * 1.25, *[r for r in daily[rate].to_list() if r is not None]])
+    fig.update_yaxes(title_text=rate_label, tickformat=".1%", range=[0, top * 1.05], secondary_y=False)
+    fig.update_yaxes(title_text="Sends", showgrid=False, secondary_y=True)
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="x unified",
+                      legend={"orientation": "h", "y": 1.12})
+    return fig
+
+
+def address_events(events: pl.DataFrame) -> go.Figure:
+    """One address's events over time, one row per event type."""
+    fig = px.scatter(events, x="at", y="event_type", color="event_type", hover_data=["portal_id", "reason"],
+                     labels={"at": "Time (UTC)", "event_type": "Event"})
+    fig.update_layout(showlegend=False, height=260)
+    return fig
+
+
+def quarantine_reasons(reasons: pl.DataFrame) -> go.Figure:
+    """Quarantined records by reason."""
+    return px.bar(reasons, x="records", y="reason", orientation="h",
+                  labels={"records": "Quarantined records", "reason": "Reason"})
+
+
+def brief_daily(daily: pl.DataFrame, warning: float | None, cutoff: float | None) -> go.Figure:
+    """The restore brief's daily hard-bounce rate, with the portal's warning and cutoff lines."""
+    fig = px.line(daily, x="day", y="hard_rate", markers=True, hover_data=["sent", "hard_bounced"],
+                  labels={"day": "Day sent (UTC)", "hard_rate": "Hard-bounce rate"})
+    if cutoff is not None:
+        fig.add_hline(y=cutoff, line_dash="dash", line_color="red", annotation_text="cutoff")
+    if warning is not None:
+        fig.add_hline(y=warning, line_dash="dot", line_color="orange", annotation_text="warning")
+    fig.update_yaxes(tickformat=".1%")
+    return fig
+
+
+def top_hard_bounces(top: pl.DataFrame, dimension: str) -> go.Figure:
+    """The values of one breakdown with the most hard bounces."""
+    return px.bar(top, x="value", y="hard_bounced", hover_data=["sent", "bounced"],
+                  labels={"value": dimension, "hard_bounced": "Hard bounces"})
