@@ -90,7 +90,7 @@ def account_standing(con, policy: Policy | None = None, as_of: datetime | None =
     judged against SES's account levels (the policy's [account]) by the window verdict every status
     uses: the `rates` row plus `levels`, `hard_status` and `complaint_status` (ok, approaching or
     exceeded). None when nothing is loaded."""
-    levels = (policy or load_policy()).account
+    levels = (policy and policy.account) or load_policy().account
     row = rates(con, "account", as_of=as_of, window_days=window_days)
     if row.is_empty():
         return None
