@@ -75,6 +75,7 @@ def main() -> None:
     started = time.monotonic()
     with warehouse.writer(args.out) as con:
         catalog.create_schema(con)
+        catalog.apply_models(con)  # the incremental tables are created from their models
         con.execute("attach ? as base (read_only)", [str(args.base)])
         # A base from before the address history existed: compute it there first, in this file.
         if not con.execute("select count(*) from information_schema.tables where table_catalog = 'base' "
@@ -82,7 +83,7 @@ def main() -> None:
             raise SystemExit(f"{args.base} has no fct_address_facts: run one refresh on it first")
         for table in RENAMES:
             t = time.monotonic()
-            con.execute(f"insert into {table} {_select(con, table, args.factor)}")
+            con.execute(f"insert into {table} by name {_select(con, table, args.factor)}")
             print(f"{table}: {con.execute(f'select count(*) from {table}').fetchall()[0][0]:,} rows "
                   f"({time.monotonic() - t:.1f} s)", flush=True)
         for table in ONCE:
