@@ -346,7 +346,10 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-CLASSIFY_FIELDS = ("file", "recipient", "bounce", "reason", "status", "diagnostic")
+# --json objects: these keys in this order (`evidence` appended last; see classify.Verdict).
+CLASSIFY_FIELDS = ("file", "recipient", "bounce", "reason", "status", "diagnostic", "evidence")
+# Text table: the short columns, `evidence` after `status`, then the (cut) diagnostic.
+CLASSIFY_COLUMNS = ("file", "recipient", "bounce", "reason", "status", "evidence")
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
@@ -368,16 +371,16 @@ def cmd_classify(args: argparse.Namespace) -> int:
             for r in result.recipients:
                 rows.append(dict(zip(CLASSIFY_FIELDS, (
                     label, r.recipient, r.verdict.bounce, r.verdict.reason, r.verdict.status or "",
-                    r.diagnostic or "",
+                    r.diagnostic or "", r.verdict.evidence,
                 ), strict=True)))
     if args.json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
     else:
-        widths = {f: max([len(f)] + [len(str(r[f])) for r in rows]) for f in CLASSIFY_FIELDS[:-1]}
-        print("  ".join(f.ljust(widths[f]) for f in CLASSIFY_FIELDS[:-1]) + "  diagnostic")
+        widths = {f: max([len(f)] + [len(str(r[f])) for r in rows]) for f in CLASSIFY_COLUMNS}
+        print("  ".join(f.ljust(widths[f]) for f in CLASSIFY_COLUMNS) + "  diagnostic")
         for r in rows:
-            print("  ".join(str(r[f]).ljust(widths[f]) for f in CLASSIFY_FIELDS[:-1]) + "  "
+            print("  ".join(str(r[f]).ljust(widths[f]) for f in CLASSIFY_COLUMNS) + "  "
                   + r["diagnostic"][:160])
     for label, problem in unreadable:
         print(f"note: {label}: {problem}", file=sys.stderr)

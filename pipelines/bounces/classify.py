@@ -25,10 +25,33 @@ _KNOWN_TYPES = frozenset({"smtp", "x-unix", "x-postfix", "x-local", "x-exim", "x
 
 @dataclass(frozen=True)
 class Verdict:
+    """The classification of one bounced recipient.
+
+    `evidence` is the stable, documented field naming the signal that decided the reason:
+
+    | evidence                  | meaning                                                         |
+    |---------------------------|-----------------------------------------------------------------|
+    | `ses:<Type>/<Subtype>`    | SES bounceType/bounceSubType (`rules.SES_SUBTYPES`)             |
+    | `status:<code>`           | the enhanced status code (`rules.STATUS_CODES`), e.g. status:5.1.1 |
+    | `text:<pattern id>`       | a text pattern: a `rules.PUBLISHED_TEXTS` id, or a generic group |
+    |                           | of `rules.TEXT_RULES` named by its reason (text:userunknown)     |
+    | `text:gave-up`            | temporary failure the MTA stopped retrying (`rules.GAVE_UP`)    |
+    | `command:<CMD>`           | the SMTP command at failure (CONN, EHLO, HELO, MAIL, RCPT, DATA) |
+    | `diagnostic-type:x-unix`  | a local delivery program's output                               |
+    | `class:<c>.<s>`           | only the status code's class/subject (`rules.CLASS_FALLBACK`)   |
+    | `reply:<code>`            | the SMTP reply code (`rules.REPLY_CODES`)                       |
+    | `action:delayed`          | DSN Action delayed/expired                                      |
+    | `fallback`                | nothing matched: onhold (some text) or undefined (none)         |
+
+    `signal` is the older, coarser name of the same thing ("status-code", "text:<reason>", ...),
+    kept for existing callers.
+    """
+
     bounce: str  # "hard" | "soft"
     reason: str  # a name from bounce_rules.REASONS
     status: str | None  # enhanced status code found, normalised like "5.1.1"
-    signal: str  # which signal decided: "ses-subtype", "status-code", "text:<reason>", ...
+    signal: str  # coarse: "ses-subtype", "status-code", "text:<reason>", "smtp-command", ...
+    evidence: str = ""  # see the class docstring
 
 
 def normalise_text(text: str | None) -> str:
@@ -79,12 +102,20 @@ def normalise_command(command: str | None) -> str | None:
     return find_command(command)
 
 
+def text_match(text: str, skip: frozenset[str] = frozenset()) -> tuple[str, str] | None:
+    """(reason, pattern id) of the first pattern matching the normalised diagnostic, in
+    TEXT_PATTERNS order (published wordings first, then the generic groups); reasons in `skip`
+    are passed over."""
+    for pattern_id, reason, pattern in R.TEXT_PATTERNS:
+        if reason not in skip and pattern.search(text):
+            return reason, pattern_id
+    return None
+
+
 def text_reason(text: str) -> str | None:
     """First reason whose pattern matches the normalised diagnostic, in TEXT_PATTERNS order."""
-    for reason, pattern in R.TEXT_PATTERNS:
-        if pattern.search(text):
-            return reason
-    return None
+    m = text_match(text)
+    return m[0] if m else None
 
 
 def is_hard(reason: str, code: str | None, reply: str | None, text: str) -> bool:
@@ -114,16 +145,18 @@ def _choose_status(field: str | None, in_text: str | None) -> str | None:
     return in_text if field[0] == in_text[0] else field
 
 
-def _ses_reason(bounce_type: str | None, subtype: str | None) -> str | None:
+def _ses_reason(bounce_type: str | None, subtype: str | None) -> tuple[str, str | None] | None:
+    """(reason, forced bounce or None) from SES's table, or None to decide from code and text."""
     if not subtype:
         return None
     sub = subtype.strip().lower()
     typ = (bounce_type or "").strip().lower()
     if (typ, sub) in R.SES_SUBTYPES:
-        return R.SES_SUBTYPES[(typ, sub)]
-    for (_, known_sub), reason in R.SES_SUBTYPES.items():
+        reason, bounce = R.SES_SUBTYPES[(typ, sub)]
+        return (reason, bounce) if reason else None
+    for (_, known_sub), (reason, bounce) in R.SES_SUBTYPES.items():
         if known_sub == sub and reason is not None:
-            return reason
+            return reason, bounce
     return None
 
 
@@ -164,16 +197,25 @@ def _classify(status, diagnostic, reply_code, action, ses_type, ses_subtype, rem
     cmd = normalise_command(command) or find_command(text)
     act = (action or "").strip().lower()
 
-    def verdict(reason: str, signal: str) -> Verdict:
+    def verdict(reason: str, signal: str, evidence: str) -> Verdict:
         hard = is_hard(reason, code, reply, text)
-        return Verdict("hard" if hard else "soft", reason, code, signal)
+        return Verdict("hard" if hard else "soft", reason, code, signal, evidence)
 
-    # 1. SES's own subtype when it names a reason.
+    # 1. SES's own subtype when it names a reason (and, for Suppressed, the hard/soft).
     ses = _ses_reason(ses_type, ses_subtype)
     if ses:
-        return verdict(ses, "ses-subtype")
+        ses_evidence = f"ses:{(ses_type or '').strip()}/{(ses_subtype or '').strip()}"
+        if ses[1]:
+            return Verdict(ses[1], ses[0], code, "ses-subtype", ses_evidence)
+        return verdict(ses[0], "ses-subtype", ses_evidence)
 
-    by_text = text_reason(text) if text else None
+    # A permanent (5xx) reply from the remote server is a refusal, not a timeout: expiry wording
+    # around it ("I'm not going to try again") does not name the reason.
+    skip = R.NOT_WITH_PERMANENT_REPLY if (reply or "")[:1] == "5" else frozenset()
+    matched = text_match(text, skip) if text else None
+    by_text = matched[0] if matched else None
+    text_evidence = f"text:{matched[1]}" if matched else ""
+    status_evidence = f"status:{code}" if code else ""
     entry = None
     if code:
         key = code.split(".", 1)[1]
@@ -181,28 +223,28 @@ def _classify(status, diagnostic, reply_code, action, ses_type, ses_subtype, rem
             entry = R.STATUS_CODES.get(key)
 
     reason: str | None = None
-    signal = ""
+    signal = evidence = ""
     # 2. Output of a local delivery program (pipe, procmail, maildrop): a mailer error unless
     #    it plainly says the mailbox or disk is full.
     if diag_type == "x-unix":
         if by_text in ("mailboxfull", "systemfull", "mesgtoobig", "exceedlimit"):
-            reason, signal = by_text, f"text:{by_text}"
+            reason, signal, evidence = by_text, f"text:{by_text}", text_evidence
         else:
-            reason, signal = "mailererror", "diagnostic-type"
+            reason, signal, evidence = "mailererror", "diagnostic-type", "diagnostic-type:x-unix"
     # 3. A decisive status code, unless the text names a reason that overrides it.
     elif entry and entry[1] == R.DECISIVE:
         if by_text and by_text in R.TEXT_BEATS_CODE.get(entry[0], ()):
-            reason, signal = by_text, f"text:{by_text}"
+            reason, signal, evidence = by_text, f"text:{by_text}", text_evidence
         else:
-            reason, signal = entry[0], "status-code"
+            reason, signal, evidence = entry[0], "status-code", status_evidence
     # 4. Text patterns; then the SMTP command (a refusal at MAIL FROM is about the sender, at
     #    connect/EHLO about the sending host); then a weak code.
     elif by_text:
-        reason, signal = by_text, f"text:{by_text}"
+        reason, signal, evidence = by_text, f"text:{by_text}", text_evidence
     elif cmd in R.COMMAND_REASONS:
-        reason, signal = R.COMMAND_REASONS[cmd], "smtp-command"
+        reason, signal, evidence = R.COMMAND_REASONS[cmd], "smtp-command", f"command:{cmd}"
     elif entry:
-        reason, signal = entry[0], "status-code"
+        reason, signal, evidence = entry[0], "status-code", status_evidence
 
     # Known code/text combinations (user unknown with a 5.2.x mailbox-status code, ...).
     if reason and code:
@@ -210,30 +252,39 @@ def _classify(status, diagnostic, reply_code, action, ses_type, ses_subtype, rem
         for prefix, when_reason, condition, result in R.CODE_TEXT_GUARDS:
             applies = condition == "any" or (condition == "not-rcpt" and cmd != "RCPT")
             if key.startswith(prefix) and reason == when_reason and applies:
-                reason, signal = result, f"text:{result}"
+                reason, signal, evidence = result, f"text:{result}", status_evidence
 
     # A recipient-side reason read from the text at a stage where the recipient was not being
     # judged (MAIL FROM, connect, after DATA).
     guard = R.COMMAND_GUARDS.get(cmd or "")
     if guard and reason in guard[0] and (guard[2] or signal != "status-code"):
-        reason, signal = guard[1], "smtp-command"
+        reason, signal, evidence = guard[1], "smtp-command", f"command:{cmd}"
+
+    # A temporary failure the MTA stopped retrying is expiry, not a dead host or a server fault.
+    temporary = (code or reply or "4")[:1] == "4" or act in ("delayed", "expired")
+    if temporary and text and reason in (None, *R.GAVE_UP_OVERRIDES) and R.GAVE_UP.search(text):
+        reason, signal, evidence = "expired", "text:expired", "text:gave-up"
 
     # 5. Fallbacks.
     if reason is None and cmd in R.COMMAND_REASONS:
-        reason, signal = R.COMMAND_REASONS[cmd], "smtp-command"
+        reason, signal, evidence = R.COMMAND_REASONS[cmd], "smtp-command", f"command:{cmd}"
     if reason is None and code:
         subject = code.split(".")[1]
         if subject in R.CLASS_FALLBACK:
-            reason, signal = R.CLASS_FALLBACK[subject], "code-class"
+            reason, signal, evidence = R.CLASS_FALLBACK[subject], "code-class", f"class:{code[0]}.{subject}"
     if reason is None and reply in R.REPLY_CODES:
-        reason, signal = R.REPLY_CODES[reply], "reply-code"
+        reason, signal, evidence = R.REPLY_CODES[reply], "reply-code", f"reply:{reply}"
+    # Still retrying (or given up): a dead-address reason is not final, and a bare reply-code
+    # guess ("421") says less than the Action itself.
     if act in ("delayed", "expired") and (reason is None or reason in R.HARD_REASONS
-                                          or reason == R.CONDITIONAL_HARD_REASON):
-        reason, signal = "expired", "action"
+                                          or reason == R.CONDITIONAL_HARD_REASON
+                                          or signal == "reply-code"):
+        reason, signal, evidence = "expired", "action", f"action:{act}"
     if reason is None:
-        reason, signal = ("onhold", "fallback") if text else ("undefined", "fallback")
+        reason, signal, evidence = ("onhold", "fallback", "fallback") if text else \
+            ("undefined", "fallback", "fallback")
 
     if act == "delayed":
         # Not a final failure: never hard, whatever the reason says.
-        return Verdict("soft", reason, code, signal)
-    return verdict(reason, signal)
+        return Verdict("soft", reason, code, signal, evidence)
+    return verdict(reason, signal, evidence)

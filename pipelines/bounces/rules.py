@@ -7,24 +7,34 @@ themselves are this project's own.
 
 How the signals are combined (most trusted first):
 
-1. SES bounceType/bounceSubType (`SES_SUBTYPES`) when the subtype names a reason.
+1. SES bounceType/bounceSubType (`SES_SUBTYPES`) when the subtype names a reason (and, for the
+   global `Suppressed` list, the hard verdict: see the table's comment).
 2. Diagnostic-Code of type X-Unix (a local delivery program): `mailererror`, unless the text
    says the mailbox or disk is full.
 3. Enhanced status code (`STATUS_CODES`), when it is *decisive*. A decisive code still yields to
    the diagnostic text when the text names a reason listed in `TEXT_BEATS_CODE` for it (a 5.1.1
    whose text says "blacklisted" is a block, not an unknown user).
-4. Diagnostic text (`TEXT_RULES`), first match in list order, so the more specific meaning wins
-   (mailbox full before user unknown, RBL listings before generic spam wording, ...).
+4. Diagnostic text: first the published wordings (`PUBLISHED_TEXTS`: provider / MTA / registry
+   texts, one line of evidence each), then the generic groups (`TEXT_RULES`), first match in list
+   order, so the more specific meaning wins (mailbox full before user unknown, RBL listings
+   before generic spam wording, ...). The explicit meaning of the text beats a vague code
+   (`VAGUE_CODES`: X.0.0, X.3.0, X.4.0, X.5.0, X.7.0, X.7.1) and a weak one; a decisive code beats
+   vague text. Next to a permanent (5xx) reply, expiry wording is skipped
+   (`NOT_WITH_PERMANENT_REPLY`).
 5. The SMTP command at failure (`COMMAND_REASONS`: connect/EHLO -> blocked, MAIL FROM ->
    rejected), then a *weak* code (vague or often misused: 5.2.1, 5.7.0, 5.7.9, ...). Purely
    vague codes (X.0.0, X.7.1) carry no reason at all (`VAGUE_CODES`).
 6. Guards on the result: `CODE_TEXT_GUARDS` (user unknown with a 5.2.x code outside RCPT TO is
-   `filtered`) and `COMMAND_GUARDS` (a recipient-side reason at MAIL FROM / connect / after DATA).
+   `filtered`), `COMMAND_GUARDS` (a recipient-side reason at MAIL FROM / connect / after DATA),
+   and `GAVE_UP` (a temporary failure the MTA stopped retrying is `expired`, not a dead host).
 7. Fallbacks: the code class (`CLASS_FALLBACK`: X.6 contenterror, X.7 securityerror), the reply
    code (`REPLY_CODES`), Action: delayed -> expired; nothing matched: `onhold` when there is a
    diagnostic, `undefined` when there is none.
 
-Hard or soft is derived from the reason afterwards (`HARD_REASONS`, `notaccept` rule).
+Hard or soft is derived from the reason afterwards (`HARD_REASONS`, `notaccept` rule), except
+where the SES table fixes it. Which signal decided is reported as `Verdict.evidence`
+(`ses:<Type>/<Subtype>`, `status:<code>`, `text:<pattern id>`, `text:gave-up`, `command:<CMD>`,
+`diagnostic-type:x-unix`, `class:<c>.<s>`, `reply:<code>`, `action:<action>`, `fallback`).
 """
 
 from __future__ import annotations
@@ -53,18 +63,29 @@ TEMPORARY_TEXT = re.compile(r"temporar|persistent|try again later")
 # --------------------------------------------------------------------------------------------
 # (a) Amazon SES bounceType / bounceSubType -> reason
 # --------------------------------------------------------------------------------------------
-# None means "decide from the recipient's status and diagnostic" (generic rules below).
-SES_SUBTYPES: dict[tuple[str, str], str | None] = {
-    ("permanent", "suppressed"): "suppressed",
-    ("permanent", "onaccountsuppressionlist"): "onaccountsuppressionlist",
-    ("permanent", "noemail"): "userunknown",
-    ("permanent", "general"): None,
-    ("transient", "general"): None,
-    ("transient", "mailboxfull"): "mailboxfull",
-    ("transient", "messagetoolarge"): "mesgtoobig",
-    ("transient", "contentrejected"): "contenterror",
-    ("transient", "attachmentrejected"): "securityerror",
-    ("undetermined", "undetermined"): None,
+# Value: (reason, bounce). reason None means "decide from the recipient's status and diagnostic"
+# (generic rules below); bounce None means "derive hard/soft from the reason" (HARD_REASONS).
+#
+# Permanent/Suppressed -> ("suppressed", "hard"). The address is on SES's *global* suppression
+# list: it hard-bounced recently for some SES sender, and SES did not even try it. SES counts
+# these toward the account's bounce rate like any hard bounce (SES_REFERENCE.md §2, [D4][D8]).
+# The right action is the one for a dead address: stop mailing it. Calling it "soft" would keep
+# re-sending to it, each send adding to the bounce rate, so the verdict is hard; the reason
+# stays `suppressed` so reports can tell it from a first-hand user-unknown.
+# Permanent/OnAccountSuppressionList stays soft: the address is on *our own* account list (put
+# there by an earlier hard bounce *or a complaint*), SES excludes it from the bounce rate, and
+# sending is already blocked by that list -- the verdict must not re-count an old event as hard.
+SES_SUBTYPES: dict[tuple[str, str], tuple[str | None, str | None]] = {
+    ("permanent", "suppressed"): ("suppressed", "hard"),
+    ("permanent", "onaccountsuppressionlist"): ("onaccountsuppressionlist", "soft"),
+    ("permanent", "noemail"): ("userunknown", None),
+    ("permanent", "general"): (None, None),
+    ("transient", "general"): (None, None),
+    ("transient", "mailboxfull"): ("mailboxfull", None),
+    ("transient", "messagetoolarge"): ("mesgtoobig", None),
+    ("transient", "contentrejected"): ("contenterror", None),
+    ("transient", "attachmentrejected"): ("securityerror", None),
+    ("undetermined", "undetermined"): (None, None),
 }
 # A subtype not listed above is kept by the caller and decided from the text and code.
 
@@ -189,7 +210,11 @@ STATUS_CODES: dict[str, tuple[str, str]] = {
     "7.30": ("securityerror", WEAK),
 }
 # Too vague to mean anything: the text decides, then the code class / reply code fallbacks.
-VAGUE_CODES: frozenset[str] = frozenset({"0.0", "7.1"})
+# RFC 3463 defines every X.<subject>.0 as "other or undefined <subject> status": X.0.0, X.3.0
+# (mail system), X.4.0 (network), X.5.0 (protocol) and X.7.0 (security) name a subject, not a
+# reason; X.7.1 "delivery not authorized" is what servers send for 13+ different reasons.
+# (X.2.0 keeps its weak `filtered` meaning: a mailbox-status refusal.)
+VAGUE_CODES: frozenset[str] = frozenset({"0.0", "3.0", "4.0", "5.0", "7.0", "7.1"})
 
 # Reasons that describe what happened to the *message or sender*: when the text says one of
 # these, a recipient-level decisive code was the server's generic choice, and the text wins.
@@ -199,13 +224,17 @@ _SENDER_SIDE = frozenset({
     "failedstarttls", "mailererror",
 })
 TEXT_BEATS_CODE: dict[str, frozenset[str]] = {
-    "userunknown": _SENDER_SIDE | {"mailboxfull", "notaccept", "hasmoved", "suspend"},
+    # size: a relay that turns "552 max message size exceeded" into Status 5.1.1
+    "userunknown": _SENDER_SIDE | {"mailboxfull", "notaccept", "hasmoved", "suspend", "mesgtoobig",
+                                   "exceedlimit"},
     "hostunknown": _SENDER_SIDE | {"networkerror", "notaccept"},
     "notaccept": frozenset({"userunknown", "hostunknown"}),
     "hasmoved": frozenset(),
     "mailboxfull": frozenset({"suspend"}),
     "rejected": frozenset({"blocked", "authfailure", "requireptr", "securityerror", "spamdetected"}),
-    "toomanyconn": frozenset({"speeding", "blocked"}),
+    "toomanyconn": frozenset({"speeding", "blocked", "mailboxfull"}),  # X.5.3 next to a mailbox quota
+    # X.7.28 "mail flood detected": when the text names the sending IP's rate, it is a block
+    "spamdetected": frozenset({"blocked", "badreputation"}),
     "networkerror": frozenset({"expired", "hostunknown"}),
 }
 
@@ -258,6 +287,25 @@ COMMAND_GUARDS: dict[str, tuple[frozenset[str], str, bool]] = {
 
 # X.<subject> class fallback when the code is known but not in STATUS_CODES.
 CLASS_FALLBACK: dict[str, str] = {"6": "contenterror", "7": "securityerror"}
+
+# The MTA gave up after retrying a *temporary* failure. With a 4.x.x code (or no code, or Action:
+# delayed), a reason that would call the address or host dead, or a generic server error, is
+# really expiry: "4.4.4 temporary server error ... after 30 attempts" is `expired`, not
+# `hostunknown`. A specific soft cause the text names (mailbox full, blocked, reputation) is kept.
+GAVE_UP = re.compile(
+    r"after \d+ (delivery |connection |retry )?(attempts|tries|retries)"
+    # Sendmail "could not be delivered for 5 days", Postfix "for more than 5 day(s)"; not
+    # "try again in 5 minutes" (a deferral, not giving up)
+    r"|\b(for|after) (more than |the last |(the )?past )?\d+ (hours?|days?|minutes?)(\(s\))?(?!\w)"
+    r"|retry time(out)? (not reached|exceeded|expired)|retry timeout exceeded"  # Exim
+    r"|in the queue too long|too long in (the )?queue|not going to try again"  # qmail
+    r"|delivery time expired|message (has )?expired|queue lifetime|maximum (number of )?(retries|attempts)"
+    r"|have been failing for a long time"  # Exim ("Giving up on <ip>" is qmail's *permanent* wording)
+)
+GAVE_UP_OVERRIDES: frozenset[str] = frozenset({"hostunknown", "notaccept", "systemerror", "networkerror"})
+# Text reasons not read from a diagnostic whose SMTP reply is permanent (5xx): an MTA's own
+# give-up sentence next to a 5xx refusal does not say why the server refused.
+NOT_WITH_PERMANENT_REPLY: frozenset[str] = frozenset({"expired"})
 
 # --------------------------------------------------------------------------------------------
 # (d) Diagnostic text patterns, checked IN THIS ORDER on the lower-cased, whitespace-collapsed
@@ -332,6 +380,7 @@ TEXT_RULES: list[tuple[str, list[str]]] = [
         r"sender (e-?mail )?address (is )?(invalid|not valid)", r"mail from .{0,60}rejected",
         r"sender not allowed",
         r"return path .{0,30}(invalid|rejected)", r"from address (is )?(invalid|rejected)",
+        r"\bfrom: (address |domain |header )?(is )?(invalid|not valid)", r"provide a valid from\b",
     ]),
     ("failedstarttls", [
         r"starttls (is )?required", r"must issue a starttls", r"tls (is )?required", r"requires? tls",
@@ -392,7 +441,7 @@ TEXT_RULES: list[tuple[str, list[str]]] = [
         r"retry time(out)? (not reached|exceeded|expired)", r"retry timeout exceeded",
         r"could not be delivered for (too long|\d+ (days|hours))", r"queue lifetime",
         r"message (has )?expired",
-        r"not going to try again",
+        r"not going to try again", r"after \d+ (delivery |connection )?(attempts|tries|retries)",
     ]),
     # -- DNS / routing trouble that is not "no such domain"
     ("networkerror", [
@@ -475,7 +524,7 @@ TEXT_RULES: list[tuple[str, list[str]]] = [
     ("systemerror", [
         r"internal (server |system |mail )?error", r"system error", r"server error", r"configuration error",
         r"\bmail loop", r"local error", r"service (is )?(currently |temporarily )?(not |un)available",
-        r"temporary (server |local )?(failure|problem|error)", r"resources? temporar",
+        r"temporary (server|local|system) (failure|problem|error)", r"resources? temporar",
     ]),
     ("expired", [
         r"delivery (period )?(has )?expired", r"timed out", r"time ?out", r"maximum (retry|time)",
@@ -493,8 +542,106 @@ TEXT_RULES: list[tuple[str, list[str]]] = [
     ("vacation", [r"auto-?reply", r"out of (the )?office", r"on vacation", r"away from (the |my )?office"]),
 ]
 
-TEXT_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    (reason, re.compile("|".join(f"(?:{p})" for p in phrases))) for reason, phrases in TEXT_RULES
+# Published wordings, checked BEFORE `TEXT_RULES`: phrases whose meaning a provider, an MTA's
+# default text or the RFC 3463 / RFC 5248 registry states, so they beat both the generic groups
+# and a vague code. One row: (pattern id, reason, regex on the normalised text, where the wording
+# comes from). The id is what `Verdict.evidence` reports as `text:<id>`. Add rows from published
+# texts only -- never from a single sample mail or another project's bounce corpus.
+PUBLISHED_TEXTS: list[tuple[str, str, str, str]] = [
+    # -- local delivery programs
+    ("exim-executable-attachment", "virusdetected", r"potentially executable (content|attachment)",
+     "Exim ACL example text 'has a potentially executable attachment' (BOUNCE_TAXONOMY.md: virusdetected)"),
+    ("exim-received-loop", "networkerror", r"too many \"?received\"? headers",
+     "Exim default 'Too many \"Received\" headers - suspected mail loop' (hop count, RFC 3463 X.4.6)"),
+    ("ms-external-forwarding", "policyviolation", r"does not allow external forwarding",
+     "Microsoft 365 NDR 550 5.7.520 'Access denied, Your organization does not allow external forwarding'"),
+    ("anti-spoofing-policy", "policyviolation", r"anti-?spoofing policy",
+     "Mimecast rejection 'Rejected by header based Anti-Spoofing policy'"),
+    ("exim-pipe", "mailererror", r"^pipe to \|",
+     "Exim default bounce text for a pipe transport: 'pipe to |<command> generated by <address>'"),
+    # -- size wins over any recipient code (a relay may wrap it in 5.1.1 / 5.7.x)
+    ("size-limit", "mesgtoobig",
+     r"max(imum)? (message |mail |email )?size (exceeded|limit)|message size exceeds|(message|mail|email) "
+     r"(is )?(larger|bigger) than (the )?(max|allowed|permitted)|size of (the )?message exceeds",
+     "RFC 3463 X.3.4 'message too big for system'; Postfix 'message size exceeds fixed limit'; Exchange "
+     "5.3.4 'message size exceeds fixed maximum'"),
+    ("orange-ofr-506", "spamdetected", r"\bofr_?506\b",
+     "Orange/Wanadoo OFR code lists: '550 5.2.0 Mail rejete. Mail rejected. ofr_506' = spam or virus"),
+    # -- the mailbox's storage, not connections ("too many messages" here is a quota)
+    ("mailbox-message-quota", "mailboxfull",
+     r"too many messages (on|in) (the )?(server|mailbox|inbox|account|folder)|mailbox (storage )?quota"
+     r"|(user'?s?|recipient'?s?) (disk |storage |mailbox )?quota|mailbox (size )?exceeds",
+     "RFC 3463 X.2.2 'mailbox full' (message count or storage quota); Gmail 5.2.2 'is over quota'"),
+    # -- reputation before rate limiting
+    ("ms-ip-reputation", "badreputation", r"rate limited due to (ip|domain|sender|url) reputation",
+     "Microsoft 365 / Outlook.com 451 4.7.650-651 (S3113/S3114) 'temporarily rate limited due to IP "
+     "reputation'"),
+    ("yahoo-tss04", "badreputation", r"deferred due to (unexpected volume or )?user complaints|\[tss04\]",
+     "Yahoo postmaster error codes: 421 4.7.0 [TSS04] '... deferred due to unexpected volume or user "
+     "complaints'"),
+    ("reputation", "badreputation",
+     r"(due to|because of) [^.;]{0,30}\breputation"
+     r"|reputation (is )?too low",
+     "Gmail 421 4.7.0 / 550 5.7.1 'due to ... reputation'; Microsoft S3150 'reputation'"),
+    # -- URI / domain blocklists are about the content, IP blocklists about the sender
+    ("uri-blocklist", "spamdetected",
+     r"\buribl\b|\bsurbl\b|\bdbl\.spamhaus|ur[il] (black|block) ?list",
+     "URIBL/SURBL/Spamhaus DBL document themselves as lists of domains found in message bodies"),
+    # -- recipient does not exist (explicit wording beats a vague 5.7.1 / 5.0.0)
+    ("ms-dbeb", "userunknown", r"recipient address rejected: access denied",
+     "Microsoft Learn, Exchange Online NDR 550 5.4.1: Directory-Based Edge Blocking rejects "
+     "recipients that do not exist"),
+    ("not-known-user", "userunknown",
+     r"not a known user|(?<!sender )(user|recipient|address|mailbox) (is )?not known|unknown e-?mail address"
+     r"|non-?existent (user|recipient|mailbox|address|account|e-?mail)",
+     "issue 12 field reports; RFC 3463 X.1.1 'bad destination mailbox address' in the servers' own words"),
+    ("no-account", "userunknown",
+     r"no (such )?(account|mailbox|user) (by|with|of) that name|no mail ?box (is )?available"
+     r"|\bbad[_ ]recipient\b|recipient (does not|doesn't) exist|this (user|account|mailbox|address) "
+     r"(does not|doesn't) exist",
+     "issue 12 field reports (qmail 'no mailbox here by that name' family; Gmail 5.1.1 'does not exist')"),
+    ("address-does-not-exist", "userunknown",
+     r"[\w.+-]+@[\w-]+(\.[\w-]+)+>?:? (user |mailbox |address |account |recipient )?(does not|doesn't) exist",
+     "the mailbox named by its address 'does not exist' (Gmail 5.1.1, Postfix local/virtual, Exim)"),
+    ("host-does-not-exist", "hostunknown",
+     r"(^|[\s<\[(])[a-z0-9-]+(\.[a-z0-9-]+)+\.[a-z]{2,}\]?:? (does not|doesn't) exist",
+     "a host name 'does not exist' (Exim/Sendmail wording for an unresolvable domain, RFC 3463 X.1.2)"),
+    ("exim-mx-nonexistent", "hostunknown", r"all relevant mx records point to non-?existent hosts",
+     "Exim default text, RFC 3463 X.1.2/X.4.4"),
+    ("exim-null-mx", "notaccept", r"mx or srv record indicated no smtp service|no mx (record )?found",
+     "Exim default text for a null MX (RFC 7505); 'No MX found for domain'"),
+    # -- account states
+    ("recipient-account-blocked", "suspend",
+     r"(recipient|user|destination)'?s? (account|mailbox) (is |has been )?(blocked|locked|bloqu)"
+     r"|compte du destinataire est bloqu",
+     "La Poste/Orange 550 5.5.0 'The recipient account is blocked' (bilingual provider texts); X.2.1"),
+    ("qq-frequency", "toomanyconn", r"\bfrequency limited",
+     "Tencent QQ Mail help (error id 20022): 'Ip frequency limited' = too many connections or "
+     "messages from the IP"),
+    # -- sending IP refused
+    ("gmail-unusual-rate", "blocked", r"unusual rate of (unsolicited )?mail originating from your ip",
+     "Gmail SMTP error reference 421 4.7.28: 'unusual rate of unsolicited mail originating from your IP'"),
+    ("gmail-ip-not-authorized", "blocked", r"ip you'?re using to send (e-?)?mail is not authori[sz]ed",
+     "Gmail SMTP error reference 550 5.7.1: 'The IP you're using to send mail is not authorized ...'"),
+    ("yahoo-permanently-deferred", "blocked",
+     r"messages from .{0,60} will be permanently deferred|\[ts0[1-3]\]|\[tss09\]",
+     "Yahoo postmaster error codes: [TS01]-[TS03] / [TSS09] 'All messages from <IP> will be permanently "
+     "deferred'"),
+    ("postfix-helo-rejected", "blocked", r"helo command rejected",
+     "Postfix smtpd_helo_restrictions default reply 'Helo command rejected: ...'"),
+    ("ms-ip-not-accepted", "blocked",
+     r"traffic not accepted from this ip|banned sending ip|part of their network is on our block list",
+     "Microsoft 365 NDR 5.7.606-649 / 5.7.708 / S3140 'Access denied, banned sending IP'"),
+]
+_PUBLISHED_IDS = [row[0] for row in PUBLISHED_TEXTS]
+assert len(set(_PUBLISHED_IDS)) == len(_PUBLISHED_IDS), "duplicate PUBLISHED_TEXTS id"
+
+# (pattern id, reason, compiled): the published rows first, then the generic groups, whose id is
+# their reason name (`text:userunknown`).
+TEXT_PATTERNS: list[tuple[str, str, re.Pattern[str]]] = [
+    (pid, reason, re.compile(rx)) for pid, reason, rx, _evidence in PUBLISHED_TEXTS
+] + [
+    (reason, reason, re.compile("|".join(f"(?:{p})" for p in phrases))) for reason, phrases in TEXT_RULES
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -511,11 +658,15 @@ REPLY_IN_TEXT = re.compile(r"(?<![\w.#\[-])([45][0-5]\d)(?=[\s\-:,]|$)")
 COMMAND_RULES: list[tuple[str, str]] = [
     ("CONN", r"refused to talk to me|(smtp )?greeting|initial connection|connection (was )?rejected"
              r"|\bconn\b"),
-    ("EHLO", r"\b[eh]lo command|in reply to [eh]lo|>>> [eh]lo\b|after [eh]lo\b"),
+    # qmail-remote's own wording: "Connected to <ip> but my name was rejected" (HELO), "... but
+    # sender was rejected" (MAIL FROM), "<ip> does not like recipient" (RCPT TO), "<ip> failed
+    # after I sent the message" (DATA).
+    ("EHLO", r"\b[eh]lo command|in reply to [eh]lo|>>> [eh]lo\b|after [eh]lo\b|but my name was rejected"),
     ("MAIL", r"mail[ _]from command|in reply to mail from|>>> mail from|after mail from|our mail from"
-             r"|\[mail_from\]|following mail from"),
-    ("RCPT", r"rcpt[ _]to|\brcpt command|after rcpt|recipient command|\[rcpt_to\]|following rcpt"),
+             r"|\[mail_from\]|following mail from|but sender was rejected"),
+    ("RCPT", r"rcpt[ _]to|\brcpt command|after rcpt|recipient command|\[rcpt_to\]|following rcpt"
+             r"|does not like recipient"),
     ("DATA", r"end of data|\bdata command|>>> data\b|after data\b|final data|our data\b|text command"
-             r"|\[data\]|after end of message|message body"),
+             r"|\[data\]|after end of message|message body|failed after i sent the message"),
 ]
 COMMAND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [(c, re.compile(p)) for c, p in COMMAND_RULES]

@@ -142,7 +142,7 @@ def mail_bounces(source: str, key: str, data: bytes, attribution: Attribution
             batch = _header(h, attribution.batch_header) or _from_ses_tags(h, attribution.batch_tag)
             mtype = _header(h, attribution.type_header) or _from_ses_tags(h, attribution.type_tag)
             rows.append(LogBounce(
-                source=source, object_key=key, record_index=index, recipient=r.recipient,
+                source=source, object_key=key, record_index=index, recipient=r.sent_to,
                 event_at=_parse_time(r.arrival_date) or _parse_time(_mail_date(mail)),
                 sent_at=_parse_time(_header(h, "Date")),
                 message_id=r.ses_message_id or r.original_message_id,

@@ -16,9 +16,13 @@ DSN_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "dsn"
 
 
 def dsn_mail(recipient: str, ses_message_id: str, portal: str | None = None,
-             status: str = "5.1.1", diagnostic: str = "smtp; 550 5.1.1 user unknown") -> bytes:
-    """A minimal RFC 3464 report whose returned headers carry SES's Message-ID (and a portal)."""
+             status: str = "5.1.1", diagnostic: str = "smtp; 550 5.1.1 user unknown",
+             final: str | None = None) -> bytes:
+    """A minimal RFC 3464 report whose returned headers carry SES's Message-ID (and a portal).
+    `final`: the address the receiving MTA forwarded `recipient` to, as its Final-Recipient."""
     portal_header = f"X-Portal-Id: {portal}\r\n" if portal else ""
+    fields = (f"Original-Recipient: rfc822; {recipient}\r\nFinal-Recipient: rfc822; {final}\r\n"
+              if final else f"Final-Recipient: rfc822; {recipient}\r\n")
     return (
         "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@lms.example\r\n"
         "Date: Fri, 20 Nov 2026 10:05:00 +0000\r\nSubject: Undelivered Mail Returned to Sender\r\n"
@@ -28,7 +32,7 @@ def dsn_mail(recipient: str, ses_message_id: str, portal: str | None = None,
         "could not be delivered.\r\n\r\n"
         "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n"
         "Arrival-Date: Fri, 20 Nov 2026 10:04:58 +0000\r\n\r\n"
-        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n"
+        f"{fields}Action: failed\r\nStatus: {status}\r\n"
         f"Diagnostic-Code: {diagnostic}\r\n\r\n"
         "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         f"Message-ID: <{ses_message_id}@email.amazonses.com>\r\nFrom: noreply@lms.example\r\n"
@@ -104,6 +108,22 @@ def test_dsn_for_a_bounce_ses_also_reported_counts_once_either_order(tmp_path):
     summary = refresh(db, [LocalSource(ses_dir), LocalSource(log_dir)], quiet=True)
     assert summary.facts_new == 0
     assert q(db, "select count(*) from fct_recipient_events where event_type = 'Bounce'") == [(1,)]
+
+
+def test_a_forwarded_address_is_stored_as_the_address_we_sent_to(tmp_path):
+    # We mailed bob@b.example; its MTA forwarded it to bob.smith@mail.b.example, which failed. The
+    # deactivation must find bob@b.example (the learner's address), and SES's report of the same
+    # bounce (for bob@b.example) must replace the log's rather than count twice.
+    logs, ses_dir, db = tmp_path / "logs", tmp_path / "ses", tmp_path / "d.duckdb"
+    logs.mkdir()
+    (logs / "1.eml").write_bytes(dsn_mail("bob@b.example", "m9", final="bob.smith@mail.b.example"))
+    refresh(db, [LocalSource(logs)], quiet=True)
+    assert q(db, "select recipient, bounce_class from fct_recipient_events") == [("bob@b.example", "hard")]
+    ses.write_object(ses_dir, "o", [ses.send("m9", "bob@b.example", T0),
+                                    ses.bounce("m9", "bob@b.example", T0, T1)])
+    refresh(db, [LocalSource(ses_dir), LocalSource(logs)], quiet=True)
+    bounces = "select source_kind from fct_recipient_events where event_type = 'Bounce'"
+    assert q(db, bounces) == [("ses_event",)]
 
 
 def test_dsn_and_ses_bounce_arriving_in_the_same_load_count_once_as_ses(tmp_path):

@@ -74,7 +74,7 @@ def test_classify_prints_one_record_per_recipient_and_changes_no_database(tmp_pa
         ("neko@example.co.jp", "hard", "userunknown", "5.1.1"),
         ("kijitora@example.com", "soft", "suspend", "5.7.1"),
     ]
-    assert set(rows[0]) == {"file", "recipient", "bounce", "reason", "status", "diagnostic"}
+    assert set(rows[0]) == {"file", "recipient", "bounce", "reason", "status", "diagnostic", "evidence"}
     assert not (tmp_path / "untouched.duckdb").exists()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.bounces.dsn import BouncedRecipient, iter_mails, parse, parse_dsn_fields
+from pipelines.bounces.dsn import BouncedRecipient, clean_address, iter_mails, parse, parse_dsn_fields
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dsn"
 
@@ -290,3 +290,213 @@ def test_ses_suppression_and_non_bounce_notifications():
     delivery = json.loads((SES_FIXTURES / "event-delivery.json").read_text())
     result = parse(_sns_mail(delivery))
     assert result.recipients == [] and "Delivery" in result.problem
+
+
+# -- recipient extraction you can trust (issue 12): synthetic mails, one per rule ------------------
+def _text_bounce(body: str, subject: str = "Undelivered Mail Returned to Sender",
+                 to: str = "sender@example.com", extra_headers: str = "") -> bytes:
+    return (f"From: MAILER-DAEMON@mx.example.net\nTo: {to}\nSubject: {subject}\n{extra_headers}"
+            f"Message-ID: <bounce-1@mx.example.net>\n\n{body}").encode()
+
+
+def _addresses(data: bytes) -> list[str]:
+    return [r.recipient for r in parse(data).recipients]
+
+
+def test_the_person_the_notice_greets_is_not_a_recipient():
+    # The notice is addressed to a list alias, so the greeted sender is not one of its own addressees.
+    data = _text_bounce(
+        "Sorry writer@example.com. Your mail to the following recipients could not be delivered\n"
+        "because they are not accepting mail from writer@example.com:\n\n"
+        "    reader@example.org\n", to="bounces@example.com")
+    assert _addresses(data) == ["reader@example.org"]
+
+
+def test_a_contact_address_is_not_a_recipient_anywhere_in_the_notice():
+    data = _text_bounce(
+        "I'm sorry to have to inform you that your message could not be delivered.\n"
+        "For further assistance, please contact <helpdesk@isp.example.net>\n\n"
+        "(the same in another language)\n<helpdesk@isp.example.net> \n\n"
+        "<lost@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1 User unknown\n")
+    assert _addresses(data) == ["lost@example.org"]
+
+
+def test_a_contact_line_with_a_display_name_is_not_a_recipient():
+    data = _text_bounce(
+        "Your message could not be delivered to: <lost@example.org>\n550 5.1.1 No such user\n\n"
+        "Contact: Mail Support Team <support@isp.example.net>\n")
+    assert _addresses(data) == ["lost@example.org"]
+
+
+def test_addresses_in_links_paths_and_signatures_are_not_recipients():
+    data = _text_bounce(
+        "Delivery to the following recipient failed permanently:\n\n    lost@example.org\n\n"
+        "550 5.1.1 The email account that you tried to reach does not exist.\n"
+        "Help: https://help.example.net/faq?user=helper@example.net&lang=en\n"
+        "Account arn:partition:mail:region:123:identity/owner@example.net\n"
+        "Write us: <mailto:team@example.net>\n"
+        "-- \nThe Mail Team\npostoffice@example.net\n")
+    assert _addresses(data) == ["lost@example.org"]
+
+
+def test_ses_json_broken_by_a_long_line_wrap_is_still_read():
+    # Sendmail breaks an over-long line with "!" + newline + space; the SNS JSON is one line.
+    payload = json.dumps({
+        "notificationType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+                   "bouncedRecipients": [{"emailAddress": "gone@example.org", "action": "failed",
+                                          "status": "5.1.1",
+                                          "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]},
+        "mail": {"source": "app@example.com", "sourceArn": "arn:aws:ses:r:1:identity/app@example.com",
+                 "messageId": "m-1", "destination": ["gone@example.org"]},
+    })
+    cut = payload.index('"mail"')
+    wrapped = payload[:cut] + "!\n " + payload[cut:]
+    data = ("From: SES <no-reply@sns.amazonaws.com>\nTo: ops@example.com\n"
+            "Subject: AWS Notification Message\n\n"
+            f"{wrapped}\n\n--\nunsubscribe: https://sns.example/unsub?Endpoint=ops@example.com\n").encode()
+    result = parse(data)
+    assert result.kind == "ses-json"
+    assert [r.recipient for r in result.recipients] == ["gone@example.org"]
+
+
+def test_x_failed_recipients_that_the_notice_contradicts_yields_to_the_original_addressee():
+    data = _text_bounce(
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        "  reader@example.org\n    SMTP error from remote mail server after end of data:\n"
+        "    host mx.example.org [192.0.2.2]: 554 5.7.0 Header error\n\n"
+        "------ This is a copy of the message, including all the headers. ------\n\n"
+        "Return-path: <sender@example.com>\nReceived: from x by y with smtp\nFrom: sender@example.com\n"
+        "To: reader@example.org\nSubject: hi\n\nhi\n",
+        subject="Mail delivery failed: returning message to sender",
+        extra_headers="X-Failed-Recipients: reader@other.example\n")
+    assert _addresses(data) == ["reader@example.org"]
+
+
+def test_exim_undisclosed_address_reports_the_address_it_was_generated_from():
+    data = _text_bounce(
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        "  an undisclosed address\n    (generated from team@example.org)\n"
+        "    SMTP error from remote mail server after RCPT TO:<member7@inner.example.net>:\n"
+        "    host mx.inner.example.net [192.0.2.7]: 550 5.1.1 No such user\n",
+        subject="Mail delivery failed: returning message to sender")
+    [r] = parse(data).recipients
+    assert r.recipient == "team@example.org"
+    assert "550 5.1.1 No such user" in r.diagnostic
+
+
+def test_mdaemon_permanent_fatal_delivery_errors_without_a_transcript():
+    data = (
+        b"From: MDaemon@mail.example.net\nTo: sender@example.com\nSubject: Permanent Delivery Failure\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="m1"\n\n'
+        b"--m1\nContent-Type: text/plain\n\n"
+        b"The attached message had PERMANENT fatal delivery errors!\n\n"
+        b"After one or more unsuccessful delivery attempts the attached message has\n"
+        b"been removed from the mail queue on this server.\n\n"
+        b"--m1\nContent-Type: message/rfc822\n\n"
+        b"From: sender@example.com\nTo: gone.user@example.org\nSubject: Hello\n"
+        b"Message-ID: <m2@example.com>\n\nHello\n--m1--\n")
+    [r] = parse(data).recipients
+    assert r.recipient == "gone.user@example.org"
+    assert r.original_message_id == "m2@example.com"
+    assert "PERMANENT fatal delivery errors" in r.diagnostic
+
+
+def test_a_bounce_naming_the_recipient_only_in_its_subject():
+    data = (b"From: postmaster@mail.example.org\nTo: sender@example.com\n"
+            b"Subject: Warning: could not send message to lost.person@example.org - User unknown!\n\n"
+            b"Your message could not be delivered.\n\nPlease contact postmaster@mail.example.org for help.\n")
+    [r] = parse(data).recipients
+    assert r.recipient == "lost.person@example.org"
+    assert "User unknown" in r.diagnostic
+    assert r.verdict.reason == "userunknown"
+
+
+def test_final_and_original_recipient_are_both_kept():
+    data = _report(
+        "Original-Recipient: rfc822;Alias@Example.ORG\nFinal-Recipient: rfc822; mailbox7@store.example.org\n"
+        "Action: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 no such user\n")
+    [r] = parse_recipients(data)
+    assert r.recipient == r.final_recipient == "mailbox7@store.example.org"
+    assert r.original_recipient == "alias@example.org"
+    assert r.sent_to == "alias@example.org"
+    [r] = parse_recipients(_report("Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\n"))
+    assert (r.original_recipient, r.sent_to) == (None, "a@example.org")
+
+
+def test_a_multi_line_diagnostic_code_is_kept_whole():
+    data = _report(
+        "Final-Recipient: rfc822; nobody@example.org\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550-5.1.1 The email account that you tried to reach does\n"
+        "\tnot exist. Please try\n"
+        "550-5.1.1 double-checking the recipient's email address for typos or\n"
+        "550 5.1.1 unnecessary spaces. x1-20020a05 - gsmtp\n")
+    [r] = parse_recipients(data)
+    assert r.diagnostic == ("550-5.1.1 The email account that you tried to reach does not exist. Please try "
+                            "550-5.1.1 double-checking the recipient's email address for typos or "
+                            "550 5.1.1 unnecessary spaces. x1-20020a05 - gsmtp")
+
+
+@pytest.mark.parametrize("value, address", [
+    ("rfc822; <Alice@Example.ORG>", "alice@example.org"),
+    ('rfc822;"bob@example.org"', "bob@example.org"),
+    ("smtp=carol@example.org", "carol@example.org"),
+    ("SMTP:dave@example.org", "dave@example.org"),
+    ("'eve@example.org'.", "eve@example.org"),
+    ("x400; /G=Jo/S=Doe/RFC-822=jo.doe(a)example.org/O=Org/", "jo.doe@example.org"),
+    ("rfc822; IMCEASMTP-fred+40example+2Eorg@gw.example.local", "fred@example.org"),
+    ("x400; c=US;a= ;p=Org;o=Ex;dda:SMTP=gina@example.org;", "gina@example.org"),
+    ("rfc822; kijitora", None),
+])
+def test_addresses_are_normalised(value, address):
+    assert clean_address(value) == address
+
+
+def test_prefixed_and_quoted_addresses_in_the_text_are_normalised():
+    data = _text_bounce("Your message could not be delivered to the following recipients:\n\n"
+                        "    'Lost@Example.ORG'\n    smtp=gone@example.org\n\n550 5.1.1 User unknown\n")
+    assert _addresses(data) == ["lost@example.org", "gone@example.org"]
+
+
+@pytest.mark.parametrize("body", [
+    # Postfix bounce(8): "<final> (expanded from <alias>): host ... said: ..."
+    "This is the mail system at host mx.example.net.\n\nI'm sorry to have to inform you that your message "
+    "could not\nbe delivered to one or more recipients.\n\n                   The mail system\n\n"
+    "<box7@store.example.org> (expanded from <alias@example.org>): host\n    mx.store.example.org[192.0.2.9] "
+    "said: 550 5.1.1 <box7@store.example.org>:\n    Recipient address rejected: User unknown "
+    "(in reply to RCPT TO command)\n",
+    # Sendmail: "(expanded from: <alias>)" under the failed address
+    "   ----- The following addresses had permanent fatal errors -----\n<box7@store.example.org>\n"
+    "    (reason: 550 5.1.1 <box7@store.example.org>... User unknown)\n"
+    "    (expanded from: <alias@example.org>)\n",
+])
+def test_an_expanded_alias_is_the_original_recipient_not_a_second_recipient(body):
+    [r] = parse(_text_bounce(body)).recipients
+    assert (r.recipient, r.original_recipient, r.sent_to) == (
+        "box7@store.example.org", "alias@example.org", "alias@example.org")
+
+
+def test_the_notices_own_addressee_greeted_is_not_taken_as_the_recipient():
+    # Nothing but the bounce's own addressee is named, in a greeting: no recipient, not the sender.
+    data = _text_bounce("Bonjour sender@example.com,\n\nthe group you tried to reach may not exist, or "
+                        "you may not have permission to post to it.\n",
+                        subject="Delivery Status Notification (Failure)")
+    result = parse(data)
+    assert result.recipients == [] and result.problem
+
+
+def test_a_block_without_action_but_with_a_success_status_is_not_a_bounce():
+    data = _report("Final-Recipient: rfc822; fine@example.org\nStatus: 2.0.0\n\n"
+                   "Final-Recipient: rfc822; gone@example.org\nStatus: 5.1.1\n"
+                   "Diagnostic-Code: smtp; 550 5.1.1 no such user\n")
+    assert [r.recipient for r in parse_recipients(data)] == ["gone@example.org"]
+
+
+def test_a_person_writing_about_a_rejection_is_not_a_subject_only_bounce():
+    data = (b"From: hr@example.com\nTo: me@example.net\n"
+            b"Subject: Re: your application to jobs@example.org was rejected\n\n"
+            b"We chose another candidate.\n")
+    assert parse(data).recipients == []

@@ -1,0 +1,1 @@
+"""Test support: helpers the tests (and the bench commands) share. Not collected as tests."""
