@@ -6,7 +6,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from pipelines import warehouse
 from pipelines.ingest.refresh import refresh
@@ -14,9 +13,8 @@ from pipelines.ingest.sources import LocalSource
 from pipelines.reports import brief, presend
 from pipelines.warehouse import reads
 from tests import sesdata as ses
+from tests.app.apptest import run_page
 
-REPO = Path(__file__).resolve().parents[2]
-APP = str(REPO / "app.py")
 T0, T1 = "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:05.000Z"
 SCRIPT = "smtp; 550 5.1.1 <script>alert(1)</script> user unknown"
 
@@ -43,14 +41,6 @@ def portal_db(tmp_path_factory) -> Path:
     return db
 
 
-def run_page(page: str, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 # --- address lookup -----------------------------------------------------------------------------

@@ -11,9 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipelines import warehouse
 from pipelines.reports import export
-
-REPO = Path(__file__).resolve().parents[2]
-APP = str(REPO / "app.py")
+from tests.app.apptest import run_page
 
 # Sends, hard bounces per portal over the 30 days (every send of tiny_db is inside them):
 #   p1 100 / 4, p1a 100 / 12, p2 10 / 1, p3 100 / 6, p4 20 / 0; p1 with p1a (its sub-portal) 200 / 16.
@@ -30,15 +28,6 @@ def fixture_db(tiny_db) -> Path:
     return tiny_db
 
 
-def run_page(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def metric(at: AppTest, label: str) -> str:

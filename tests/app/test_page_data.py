@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from pipelines import warehouse
 from pipelines.dashboard import data
@@ -16,9 +15,9 @@ from pipelines.ingest.refresh import refresh
 from pipelines.ingest.sources import LocalSource
 from pipelines.reports import brief, metrics
 from tests import sesdata as ses
+from tests.app.apptest import run_page
 
 REPO = Path(__file__).resolve().parents[2]
-APP = str(REPO / "app.py")
 T0, T1 = "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:05.000Z"
 LABELS = ["p1 — North", "p1a — North Annex", "p2 — South", "p3 — West", "p4 — (not in the directory)"]
 PICKERS = {  # page -> the key of its portal picker
@@ -36,15 +35,6 @@ def fixture_db(tiny_db) -> Path:
     return tiny_db
 
 
-def run_page(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 # --- the portal picker --------------------------------------------------------------------------

@@ -8,17 +8,12 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from pipelines.warehouse import reads
+from tests.app.apptest import run_page
 
 REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
 
 
-def run_page(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_overview_shows_the_loaded_event_count(fixture_db):
