@@ -190,6 +190,7 @@ def _classify(status, diagnostic, reply_code, action, ses_type, ses_subtype, rem
     if m and m.group(1) in _KNOWN_TYPES:
         diag_type = m.group(1)
         text = text[m.end():]
+    text = R.CODE_CLASS_LABEL.sub(" -", text)
 
     code = _choose_status(find_status(status), find_status(text))
     reply = (reply_code or "").strip()[:3] if reply_code and reply_code.strip()[:3].isdigit() else None
@@ -264,6 +265,14 @@ def _classify(status, diagnostic, reply_code, action, ses_type, ses_subtype, rem
     temporary = (code or reply or "4")[:1] == "4" or act in ("delayed", "expired")
     if temporary and text and reason in (None, *R.GAVE_UP_OVERRIDES) and R.GAVE_UP.search(text):
         reason, signal, evidence = "expired", "text:expired", "text:gave-up"
+    # ... but a temporary failure keeps the cause its text states (`rules.STATED_CAUSES`);
+    # a dead-host answer to a temporary failure is a DNS problem, not a hard reason.
+    retrying = act in ("delayed", "expired") and reason in (None, *R.TEMPORARY_DNS_ANSWER)
+    if temporary and text and (reason == "expired" or retrying):
+        cause = text_match(text, R.NOT_A_STATED_CAUSE)
+        if cause:
+            found = "networkerror" if cause[0] in R.TEMPORARY_DNS_ANSWER else cause[0]
+            reason, signal, evidence = found, f"text:{found}", f"text:{cause[1]}"
 
     # 5. Fallbacks.
     if reason is None and cmd in R.COMMAND_REASONS:

@@ -49,6 +49,12 @@ and when it is present the diagnostic and status are about the final address; re
 address keeps one convention with the labelled real mails (sisimai's), while `sent_to` gives the
 deactivation the address of our send without losing the other.
 
+A Sendmail transcript reporting several recipients gives each the lines of its own attempt (back
+from its "554 <addr>... reason" result line), not the text up to the next address. A Google
+Groups refusal names no error line: its explanation paragraph and help-centre link become the
+diagnostic (classified `rejected`, soft: the group refused the sender; Google's text says the
+group "may not exist, or you may not have permission to post", so it is no proof of a dead address).
+
 The diagnostic keeps a multi-line Diagnostic-Code whole: folded continuation lines, and SMTP
 reply continuation lines ("550-5.1.1 ..." / "550 5.1.1 ...") that lost their folding indent.
 
@@ -194,6 +200,10 @@ _BOUNCE_HINT = re.compile(
 )
 # A warning that delivery is still being retried (Gmail, Exchange, Postfix "Delayed Mail").
 _FATAL_SENTENCE = re.compile(r"\b(permanent|fatal)\b.{0,40}\b(errors?|failures?)\b", re.IGNORECASE)
+# Google Groups' refusal notice ("We're writing to let you know that the group you tried to
+# contact (<name>) may not exist, or you may not have permission to post messages to the group"),
+# sent in the poster's language; the help-centre link it ends with is the same in every language.
+_GOOGLE_GROUPS_HELP = re.compile(r"https?://groups\.google\.com/support\b", re.IGNORECASE)
 _SUBJECT_FAILURE = re.compile(
     r"user unknown|unknown user|no such (user|mailbox|recipient)|mailbox unavailable|invalid recipient"
     r"|could not (be )?(sent|send|deliver)|delivery (to .{1,200} )?failed|undeliverable|rejected",
@@ -960,6 +970,8 @@ def _parse(data: bytes, depth: int = 0) -> DsnResult:
     seg_occurrences = [(p, a) for p, a in _occurrences(notification, set()) if a in wanted] \
         if groups else occurrences
     segments = _segments(notification, wanted, seg_occurrences)
+    sendmail_results = _sendmail_results(notification, wanted)
+    segments.update(sendmail_results)
     first_pos = seg_occurrences[0][0] if seg_occurrences else len(notification)
     preamble = _error_lines(notification[: notification.rfind("\n", 0, first_pos) + 1])
 
@@ -996,7 +1008,7 @@ def _parse(data: bytes, depth: int = 0) -> DsnResult:
             parent = normalize_address(m.group(1)) if m else None
             if parent and parent != addr:
                 original_recipient = parent
-        context = preamble
+        context = "" if addr in sendmail_results else preamble  # a result block is complete
         if not segment and len(records) == 1 and len(text_recipients) <= 1:
             segment, context = _error_lines(notification), ""
         diag_field = g.get("diagnostic-code")
@@ -1018,6 +1030,8 @@ def _parse(data: bytes, depth: int = 0) -> DsnResult:
             # errors!"): the sentences saying delivery failed are all the classifier can have.
             fatal = [ln for ln in notification.splitlines()[:80] if _FATAL_SENTENCE.search(ln)]
             diag = "\n".join(fatal) or None
+        if not diag and found_by == "text" and _GOOGLE_GROUPS_HELP.search(notification):
+            diag = _google_groups_explanation(notification)
         diagnostic = _collapse(diag)
         command = find_command(segment) or find_command(diag)
         status_field = find_status(g.get("status"))
@@ -1166,6 +1180,49 @@ def _multiline_reply(segment: str, diag: str) -> str:
         status = find_status(diag)
         return f"{code} {status + ' ' if status else ''}{rebuilt}"
     return diag
+
+
+_SENDMAIL_RESULT = re.compile(r"^\d{3}[ -](?:\d\.\d{1,3}\.\d{1,3} )?<?([^\s<>]+@[^\s<>]+?)>?\.\.\. \S")
+
+
+def _sendmail_results(notification: str, wanted: list[str]) -> dict[str, str]:
+    """Per-recipient text of a Sendmail transcript that reports several recipients.
+
+    Sendmail ends each recipient's attempt with a result line "554 <addr>... <reason>", preceded
+    by that attempt's own lines (the host's status "550 host (smtp)... 550 Host unknown", the
+    ">>> RCPT" / "<<< 550" dialogue) back to the previous result line or "While talking to <host>:".
+    The address-to-next-address cut would give one recipient the next one's lines; used only when
+    at least two wanted recipients have a result line."""
+    lines = notification.splitlines()
+    out: dict[str, list[str]] = {}
+    for i, line in enumerate(lines):
+        m = _SENDMAIL_RESULT.match(line.strip())
+        addr = normalize_address(m.group(1)) if m else None
+        if addr not in wanted:
+            continue
+        block = [line.strip()]
+        for prev in reversed(lines[:i]):
+            p = prev.strip()
+            if not p or _SENDMAIL_RESULT.match(p) or p.lower().startswith(("while talking to", "-----")):
+                break
+            block.insert(0, p)
+        out.setdefault(addr, []).extend(block)
+    if len(out) < 2:
+        return {}
+    return {addr: "\n".join(block) for addr, block in out.items()}
+
+
+def _google_groups_explanation(notification: str) -> str | None:
+    """Google Groups' explanation: the paragraph after the greeting ("... the group you tried to
+    contact (<name>) may not exist, or you may not have permission to post ...") and the line
+    with the help-centre link (the same in every language the notice is sent in)."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", notification) if p.strip()]
+    link = next((p for p in paragraphs if _GOOGLE_GROUPS_HELP.search(p)), None)
+    if link is None:
+        return None
+    body = [p for p in paragraphs[: paragraphs.index(link)]
+            if "\n" in p or not p.rstrip().endswith((",", "\u060c"))]  # not the greeting ("Hello x,")
+    return "\n".join([*body[:1], link])
 
 
 def _informative(text: str) -> bool:

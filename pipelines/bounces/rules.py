@@ -26,7 +26,10 @@ How the signals are combined (most trusted first):
    vague codes (X.0.0, X.7.1) carry no reason at all (`VAGUE_CODES`).
 6. Guards on the result: `CODE_TEXT_GUARDS` (user unknown with a 5.2.x code outside RCPT TO is
    `filtered`), `COMMAND_GUARDS` (a recipient-side reason at MAIL FROM / connect / after DATA),
-   and `GAVE_UP` (a temporary failure the MTA stopped retrying is `expired`, not a dead host).
+   and `GAVE_UP` (a temporary failure the MTA stopped retrying is `expired`, not a dead host);
+   then `STATED_CAUSES`: a temporary failure -- given up on or still retried -- keeps the cause
+   its text states (DNS trouble, blocked, mailbox full, ...), `expired` being left for a give-up
+   that names none; a dead-host answer to a temporary failure is `networkerror`, never hard.
 7. Fallbacks: the code class (`CLASS_FALLBACK`: X.6 contenterror, X.7 securityerror), the reply
    code (`REPLY_CODES`), Action: delayed -> expired; nothing matched: `onhold` when there is a
    diagnostic, `undefined` when there is none.
@@ -302,10 +305,27 @@ GAVE_UP = re.compile(
     r"|delivery time expired|message (has )?expired|queue lifetime|maximum (number of )?(retries|attempts)"
     r"|have been failing for a long time"  # Exim ("Giving up on <ip>" is qmail's *permanent* wording)
 )
-GAVE_UP_OVERRIDES: frozenset[str] = frozenset({"hostunknown", "notaccept", "systemerror", "networkerror"})
+GAVE_UP_OVERRIDES: frozenset[str] = frozenset({"hostunknown", "notaccept", "systemerror"})
+# Expiry is for a give-up that names no cause. A temporary failure (4.x.x code, 4xx reply or
+# Action: delayed/expired) that was given up on -- or is still retried -- keeps the cause its text
+# states, when it is one of these (the first such pattern in TEXT_PATTERNS order wins): the host
+# refused the connection (blocked), DNS / routing trouble (networkerror), the mailbox or disk is
+# full, throttling, reputation, reverse DNS, authentication, TLS. A dead-address cause read from a
+# temporary failure is not final: "host not found" / "no MX found" answered by the DNS while the
+# MTA still retries is a DNS problem (networkerror), never a hard reason.
+STATED_CAUSES: frozenset[str] = frozenset({
+    "networkerror", "blocked", "mailboxfull", "systemfull", "toomanyconn", "speeding",
+    "badreputation", "requireptr", "authfailure", "failedstarttls", "hostunknown", "notaccept",
+})
+TEMPORARY_DNS_ANSWER: frozenset[str] = frozenset({"hostunknown", "notaccept"})
+NOT_A_STATED_CAUSE: frozenset[str] = frozenset(REASONS) - STATED_CAUSES
 # Text reasons not read from a diagnostic whose SMTP reply is permanent (5xx): an MTA's own
 # give-up sentence next to a 5xx refusal does not say why the server refused.
 NOT_WITH_PERMANENT_REPLY: frozenset[str] = frozenset({"expired"})
+# An MTA's own label for the code class, printed before the remote server's quoted reply
+# ("5.1.0 - Unknown address error 550-'<reply>'"): RFC 3463 X.1.0 "other address status" names no
+# reason, so the label is not read as "unknown address"; the quoted reply decides.
+CODE_CLASS_LABEL = re.compile(r"(?<=\d) - unknown address error\b")
 
 # --------------------------------------------------------------------------------------------
 # (d) Diagnostic text patterns, checked IN THIS ORDER on the lower-cased, whitespace-collapsed
@@ -548,6 +568,15 @@ TEXT_RULES: list[tuple[str, list[str]]] = [
 # comes from). The id is what `Verdict.evidence` reports as `text:<id>`. Add rows from published
 # texts only -- never from a single sample mail or another project's bounce corpus.
 PUBLISHED_TEXTS: list[tuple[str, str, str, str]] = [
+    # -- a mailing-list service refusing the poster: the *sender* was refused (soft). Google's
+    #    notice never says the group is gone ("may not exist, or you may not have permission"),
+    #    so it is not a dead address; a group that accepts only members refuses the sender too.
+    ("google-groups-post-refused", "rejected",
+     r"groups\.google\.com/support|may not have permission to post messages to the group"
+     r"|only accepts messages from (its )?members",
+     "Google Groups notice: 'the group you tried to contact (<name>) may not exist, or you may not have "
+     "permission to post messages to the group' ... 'visit the Help Centre at "
+     "https://groups.google.com/support/'"),
     # -- local delivery programs
     ("exim-executable-attachment", "virusdetected", r"potentially executable (content|attachment)",
      "Exim ACL example text 'has a potentially executable attachment' (BOUNCE_TAXONOMY.md: virusdetected)"),
@@ -557,6 +586,9 @@ PUBLISHED_TEXTS: list[tuple[str, str, str, str]] = [
      "Microsoft 365 NDR 550 5.7.520 'Access denied, Your organization does not allow external forwarding'"),
     ("anti-spoofing-policy", "policyviolation", r"anti-?spoofing policy",
      "Mimecast rejection 'Rejected by header based Anti-Spoofing policy'"),
+    ("sendmail-sysexits-oserr", "mailererror", r"\b4\.0\.0 (operating system error|i/o error)\b",
+     "Sendmail sysexits.c SysExMsg: a delivery agent's exit status EX_OSERR ':451 4.0.0 Operating system "
+     "error' / EX_IOERR ':451 4.0.0 I/O error'"),
     ("exim-pipe", "mailererror", r"^pipe to \|",
      "Exim default bounce text for a pipe transport: 'pipe to |<command> generated by <address>'"),
     # -- size wins over any recipient code (a relay may wrap it in 5.1.1 / 5.7.x)
@@ -608,6 +640,9 @@ PUBLISHED_TEXTS: list[tuple[str, str, str, str]] = [
      "a host name 'does not exist' (Exim/Sendmail wording for an unresolvable domain, RFC 3463 X.1.2)"),
     ("exim-mx-nonexistent", "hostunknown", r"all relevant mx records point to non-?existent hosts",
      "Exim default text, RFC 3463 X.1.2/X.4.4"),
+    ("qmail-no-connection", "networkerror", r"(wasn't|was not) able to establish an smtp connection",
+     "qmail-remote 'Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)': no MX host "
+     "answered, RFC 3463 X.4.1 (network and routing subject)"),
     ("exim-null-mx", "notaccept", r"mx or srv record indicated no smtp service|no mx (record )?found",
      "Exim default text for a null MX (RFC 7505); 'No MX found for domain'"),
     # -- account states
@@ -627,6 +662,9 @@ PUBLISHED_TEXTS: list[tuple[str, str, str, str]] = [
      r"messages from .{0,60} will be permanently deferred|\[ts0[1-3]\]|\[tss09\]",
      "Yahoo postmaster error codes: [TS01]-[TS03] / [TSS09] 'All messages from <IP> will be permanently "
      "deferred'"),
+    ("t-online-bl", "blocked", r"\bip=\S+ - a problem occurred\b.{0,200}\(bl\)",
+     "T-Online/Telekom connection refusal '554 IP=<ip> - A problem occurred. (Ask your postmaster for help "
+     "...) (BL)': the sending IP is not accepted (T-Online to spamresource.com, 2020; Plesk KB)"),
     ("postfix-helo-rejected", "blocked", r"helo command rejected",
      "Postfix smtpd_helo_restrictions default reply 'Helo command rejected: ...'"),
     ("ms-ip-not-accepted", "blocked",

@@ -500,3 +500,61 @@ def test_a_person_writing_about_a_rejection_is_not_a_subject_only_bounce():
             b"Subject: Re: your application to jobs@example.org was rejected\n\n"
             b"We chose another candidate.\n")
     assert parse(data).recipients == []
+
+
+# -- Google Groups refusal notice (synthetic, in Google's published wording) ------------------------
+def _google_groups_notice(body: str) -> bytes:
+    m = EmailMessage()
+    m["From"] = "Mail Delivery Subsystem <mailer-daemon@googlemail.com>"
+    m["To"] = "poster@example.com"
+    m["Subject"] = "Delivery Status Notification (Failure)"
+    m["X-Failed-Recipients"] = "somegroup@googlegroups.com"
+    m.set_content(body + "\n\n----- Original message -----\n\nFrom: poster@example.com\n"
+                  "To: somegroup@googlegroups.com\nSubject: hi\n\nhello\n")
+    return m.as_bytes()
+
+
+@pytest.mark.parametrize("body", [
+    "Hello poster@example.com,\n\nWe're writing to let you know that the group you tried to contact "
+    "(somegroup) may not exist, or you may not have permission to post messages to the group.\n\n"
+    " * You may need to join the group before receiving permission to post.\n\nIf you have questions, "
+    "visit the Help Center at https://groups.google.com/support/.\n\nThanks,\n\nGoogle Groups",
+    # any language: the help-centre link is the same
+    "Hallo poster@example.com,\n\nDie Gruppe (somegroup) existiert eventuell nicht.\n\n"
+    "Besuchen Sie https://groups.google.com/support/.\n\nGoogle Groups",
+])
+def test_google_groups_refusal_is_a_soft_sender_rejection(body):
+    [r] = parse(_google_groups_notice(body)).recipients
+    assert r.recipient == "somegroup@googlegroups.com"
+    assert "groups.google.com/support" in r.diagnostic
+    assert (r.verdict.bounce, r.verdict.reason) == ("soft", "rejected")
+    assert r.verdict.evidence == "text:google-groups-post-refused"
+
+
+def test_sendmail_transcript_with_several_recipients_gives_each_its_own_result_lines():
+    m = EmailMessage()
+    m["From"] = "Mail Delivery Subsystem <MAILER-DAEMON@relay.example.com>"
+    m["To"] = "sender@example.com"
+    m["Subject"] = "Returned mail: see transcript for details"
+    m.set_content(
+        "The original message was received from sender@example.com\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "550 gone.example.net (smtp)... 550 Host unknown\n"
+        "554 <a@gone.example.net>... 550 Host unknown (Authoritative answer from name server)\n"
+        "While talking to mx.example.org:\n"
+        ">>> RCPT To:<b@example.org>\n"
+        "<<< 550 No such user here\n"
+        "550 <b@example.org>... User unknown\n"
+        "While talking to mx.example.edu:\n"
+        ">>> EHLO relay.example.com\n"
+        "<<< 421 mx.example.edu Service refused\n"
+        "554 <c@example.edu>... Service refused\n\n"
+        "   ----- Unsent message follows -----\n"
+        "From: sender@example.com\nTo: a@gone.example.net, b@example.org, c@example.edu\nSubject: x\n\nhi\n")
+    rs = {r.recipient: r for r in parse(m.as_bytes()).recipients}
+    assert set(rs) == {"a@gone.example.net", "b@example.org", "c@example.edu"}
+    assert (rs["a@gone.example.net"].verdict.reason, rs["a@gone.example.net"].verdict.bounce) == \
+        ("hostunknown", "hard")
+    assert "Service refused" not in rs["a@gone.example.net"].diagnostic
+    assert rs["b@example.org"].verdict.reason == "userunknown"
+    assert rs["c@example.edu"].verdict.reason == "blocked"

@@ -15,11 +15,13 @@ import pytest
 
 from tests.support.dsn_scoring import NOT_FOUND, FalseRecipient, Score, score
 
-# Floors and ceilings: set from honest measurement on 2026-12-01, after the issue-12 rules:
+# Floors and ceilings: set from honest measurement on 2026-12-01, after the Google Groups,
+# stated-cause-on-expiry, T-Online, Sendmail sysexits and multi-recipient transcript,
+# MTA code-class label rules:
 #   dsn:   75 mails, 77 recipients; found 77 (100.0 %), hard/soft 74 of 77 (96.1 %),
 #          reason 72 of 77 (93.5 %), status code 62 of 62 (100.0 %), 0 false recipients
-#   dsn-b: 187 mails, 202 recipients; found 201 (99.5 %), hard/soft 183 of 201 (91.0 %),
-#          reason 160 of 201 (79.6 %), status code 143 of 148 (96.6 %), 0 false recipients
+#   dsn-b: 187 mails, 202 recipients; found 201 (99.5 %), hard/soft 186 of 201 (92.5 %),
+#          reason 172 of 201 (85.5 %), status code 143 of 148 (96.6 %), 0 false recipients
 # Rounded down to one decimal. Raise them as the parser and classifier improve; never lower them
 # to make a change pass.
 DSN_FOUND_FLOOR = 100.0
@@ -29,8 +31,8 @@ DSN_STATUS_FLOOR = 100.0
 DSN_FALSE_CEILING = 0
 
 DSN_B_FOUND_FLOOR = 99.5
-DSN_B_HARD_SOFT_FLOOR = 91.0
-DSN_B_REASON_FLOOR = 79.6
+DSN_B_HARD_SOFT_FLOOR = 92.5
+DSN_B_REASON_FLOOR = 85.5
 DSN_B_STATUS_FLOOR = 96.6
 DSN_B_FALSE_CEILING = 0
 
