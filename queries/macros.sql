@@ -1,12 +1,25 @@
+-- A rate the policy may judge: events / sent when the window has at least min_sent sends and the
+-- metric at least min_events events of its own (a null minimum: none), else null. A null rate
+-- reaches no level, so a metric with too few events can flag nothing (the other one still can).
+create or replace macro judged_rate(events, sent, min_sent, min_events) as
+    case when sent >= min_sent and events >= coalesce(min_events, 0) then events / nullif(sent, 0) end;
+
 -- The policy's verdict for one window, in one place for every query that judges a portal (and for
 -- the projections, which judge projected windows with it: queries/reads/judged_windows.sql):
--- too few sends are not judged; a cutoff beats a warning; hard bounces and complaints both count.
-create or replace macro window_status(sent, hard_rate, complaint_rate, min_sent, warning, cutoff,
-                                      complaint_warning, complaint_cutoff) as
+-- too few sends are not judged (insufficient_volume); a rate is judged only on enough events of its
+-- own (judged_rate); a cutoff beats a warning; hard bounces and complaints both count. A window with
+-- enough sends but too few events of either kind is ok: judged, with nothing to flag.
+create or replace macro window_status(sent, hard_bounced, complaints, min_sent, min_hard_bounces,
+                                      min_complaints, warning, cutoff, complaint_warning,
+                                      complaint_cutoff) as
     case
         when sent < min_sent then 'insufficient_volume'
-        when hard_rate >= cutoff or complaint_rate >= complaint_cutoff then 'exceeded'
-        when hard_rate >= warning or complaint_rate >= complaint_warning then 'approaching'
+        when judged_rate(hard_bounced, sent, min_sent, min_hard_bounces) >= cutoff
+            or judged_rate(complaints, sent, min_sent, min_complaints) >= complaint_cutoff
+            then 'exceeded'
+        when judged_rate(hard_bounced, sent, min_sent, min_hard_bounces) >= warning
+            or judged_rate(complaints, sent, min_sent, min_complaints) >= complaint_warning
+            then 'approaching'
         else 'ok'
     end;
 
@@ -29,22 +42,32 @@ create or replace macro window_order(status, sent, window_name) as
 -- A rate as a percentage rounded to 0.01, e.g. 0.15352 -> '15.35%'.
 create or replace macro percent_text(rate) as cast(round(rate * 100, 2) as varchar) || '%';
 
--- The level a status was judged against, in words (what an analyst asks first).
-create or replace macro status_reason(status, hard_rate, complaint_rate, warning, cutoff,
+-- The level a status was judged against, in words (what an analyst asks first). For an ok window
+-- whose rate reached a warning level on too few events to judge, it says so: that decided.
+create or replace macro status_reason(status, sent, hard_bounced, complaints, min_sent,
+                                      min_hard_bounces, min_complaints, warning, cutoff,
                                       complaint_warning, complaint_cutoff) as
     case
         when status = 'disabled' then 'mail switched off in the directory'
         when status = 'insufficient_volume' then 'too few sends to judge'
-        when hard_rate >= cutoff
-            then 'hard-bounce rate ' || percent_text(hard_rate) || ' >= cutoff ' || percent_text(cutoff)
-        when complaint_rate >= complaint_cutoff
-            then 'complaint rate ' || percent_text(complaint_rate) || ' >= cutoff '
+        when judged_rate(hard_bounced, sent, min_sent, min_hard_bounces) >= cutoff
+            then 'hard-bounce rate ' || percent_text(hard_bounced / sent) || ' >= cutoff '
+                || percent_text(cutoff)
+        when judged_rate(complaints, sent, min_sent, min_complaints) >= complaint_cutoff
+            then 'complaint rate ' || percent_text(complaints / sent) || ' >= cutoff '
                 || percent_text(complaint_cutoff)
-        when hard_rate >= warning
-            then 'hard-bounce rate ' || percent_text(hard_rate) || ' >= warning ' || percent_text(warning)
-        when complaint_rate >= complaint_warning
-            then 'complaint rate ' || percent_text(complaint_rate) || ' >= warning '
+        when judged_rate(hard_bounced, sent, min_sent, min_hard_bounces) >= warning
+            then 'hard-bounce rate ' || percent_text(hard_bounced / sent) || ' >= warning '
+                || percent_text(warning)
+        when judged_rate(complaints, sent, min_sent, min_complaints) >= complaint_warning
+            then 'complaint rate ' || percent_text(complaints / sent) || ' >= warning '
                 || percent_text(complaint_warning)
+        when hard_bounced / nullif(sent, 0) >= warning
+            then 'too few hard bounces to judge (' || cast(hard_bounced as varchar) || ' < '
+                || cast(min_hard_bounces as varchar) || ')'
+        when complaints / nullif(sent, 0) >= complaint_warning
+            then 'too few complaints to judge (' || cast(complaints as varchar) || ' < '
+                || cast(min_complaints as varchar) || ')'
         else 'below the warning levels'
     end;
 

@@ -90,6 +90,7 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
         summary.objects_failed = staged["objects_failed"]
         summary.records_loaded = staged["records"]
         summary.records_quarantined = staged["quarantined"]
+        summary.records_skipped = staged["skipped"]
         summary.directory_loaded = directory is not None
         commit_started = time.monotonic()
         commit_within_memory(db_path, stager, summary, staged["fact_rows"], started, policy,

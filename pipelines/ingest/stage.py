@@ -66,6 +66,7 @@ class Stager:
         manifest = {
             "source": ref.source, "object_key": ref.key, "etag": ref.etag, "size_bytes": ref.size,
             "load_id": self.load_id, "status": "ok", "records": 0, "quarantined": 0, "error": None,
+            "skipped": 0,
         }
         self.objects.append(manifest)
         # Read errors propagate: a source that cannot be read fails the refresh before any commit.
@@ -150,14 +151,16 @@ class Stager:
         self._classify_bounces()
         catalog.run_script(con, "stage/facts.sql", {"load_id": self.load_id})
         self._finish_manifest()
-        records, quarantined, fact_rows, lo, hi = con.execute(
+        records, quarantined, fact_rows, lo, hi, skipped = con.execute(
             catalog.sql("stage/load_counts.sql")).fetchall()[0]
         self.date_range = (lo or date(1970, 1, 1), hi or date(1970, 1, 1))
         con.execute("checkpoint")
         con.close()
         failed = sum(1 for m in self.objects if m["status"] == "failed")
+        # Control messages (SNS subscription confirmations, SES's topic validation test) are
+        # neither records loaded nor quarantined: `skipped`.
         return {"records": records, "quarantined": quarantined, "fact_rows": int(fact_rows),
-                "objects_failed": failed}
+                "objects_failed": failed, "skipped": int(skipped)}
 
     def _classify_bounces(self) -> None:
         """One verdict per distinct bounce signal: far fewer than bounces, and the rules are Python."""
@@ -217,12 +220,15 @@ class Stager:
 
     def _finish_manifest(self) -> None:
         counts = {
-            (s, k): (loaded, bad)
-            for s, k, loaded, bad in self.con.execute(catalog.sql("stage/object_counts.sql")).fetchall()
+            (s, k): (loaded, bad, skipped)
+            for s, k, loaded, bad, skipped
+            in self.con.execute(catalog.sql("stage/object_counts.sql")).fetchall()
         }
         for m in self.objects:
-            loaded, bad = counts.get((m["source"], m["object_key"]), (0, 0))
-            if m["status"] == "ok" and not loaded and not bad and m["size_bytes"]:
+            loaded, bad, skipped = counts.get((m["source"], m["object_key"]), (0, 0, 0))
+            m["skipped"] = int(skipped)
+            # An object of control messages only (an SNS subscription confirmation) is fine as it is.
+            if m["status"] == "ok" and not loaded and not bad and not skipped and m["size_bytes"]:
                 # Bytes but not one record (only NULs, whitespace): say so rather than load nothing.
                 self.con.execute(
                     "insert into _quarantine values (?, ?, ?, null, null, ?, null)",
@@ -314,5 +320,5 @@ _QUARANTINE_SCHEMA = {
 _MANIFEST_SCHEMA = {
     "source": pl.String, "object_key": pl.String, "etag": pl.String, "size_bytes": pl.Int64,
     "load_id": pl.Int64, "status": pl.String, "records": pl.Int64, "quarantined": pl.Int64,
-    "error": pl.String,
+    "error": pl.String, "skipped": pl.Int64,
 }

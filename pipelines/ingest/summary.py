@@ -23,6 +23,10 @@ class RefreshSummary:
     alerts: int = 0
     notes: list[str] = field(default_factory=list)
     alert_rows: list[dict] = field(default_factory=list)
+    # Control messages read and set aside (SNS subscription confirmations, SES's topic validation
+    # test): neither loaded nor quarantined. Declared last so the summary line ends with it and
+    # the keys before it keep their order.
+    records_skipped: int = 0
 
     def line(self) -> str:
         fields = {k: v for k, v in asdict(self).items() if k not in ("notes", "alert_rows")}

@@ -71,15 +71,17 @@ def status_rows(s: pl.DataFrame) -> pl.DataFrame:
 
 JUDGED_SCHEMA = {
     "grp": pl.String, "window_name": pl.String, "sent": pl.Float64, "hard_bounced": pl.Float64,
-    "complaints": pl.Float64, "min_sent": pl.Int64, "warning": pl.Float64, "cutoff": pl.Float64,
+    "complaints": pl.Float64, "min_sent": pl.Int64, "min_hard_bounces": pl.Int64,
+    "min_complaints": pl.Int64, "warning": pl.Float64, "cutoff": pl.Float64,
     "complaint_warning": pl.Float64, "complaint_cutoff": pl.Float64,
 }
 
 
 def judge(con, windows: list[dict[str, Any]]) -> pl.DataFrame:
     """Windows computed here (grp, window_name, sent, hard_bounced, complaints or None for the hard
-    levels only, and the levels), judged by the same SQL verdict as every status read
-    (queries/reads/judged_windows.sql): each with its status, severity and whether it decides its grp."""
+    levels only, the levels, min_sent, and min_hard_bounces / min_complaints or None for no minimum of
+    events), judged by the same SQL verdict as every status read (queries/reads/judged_windows.sql):
+    each with its status, severity and whether it decides its grp."""
     frame = pl.DataFrame([{k: w.get(k) for k in JUDGED_SCHEMA} for w in windows], schema=JUDGED_SCHEMA)
     return reads.run(con, "judged_windows", tables={"windows": frame})
 
@@ -91,15 +93,17 @@ def account_standing(con, policy: Policy | None = None, as_of: datetime | None =
     uses: the `rates` row plus `levels`, `hard_status` and `complaint_status` (ok, approaching or
     exceeded). None when nothing is loaded."""
     levels = (policy and policy.account) or load_policy().account
+    # The account is judged on all its mail, as SES reviews it: no minimum of sends or of events.
     row = rates(con, "account", as_of=as_of, window_days=window_days)
     if row.is_empty():
         return None
     account = row.row(0, named=True)
     hard = {"grp": "hard", "window_name": "account", "sent": account["sent"], "min_sent": 0,
-            "hard_bounced": account["hard_bounced"], "warning": levels.warning, "cutoff": levels.cutoff}
+            "min_hard_bounces": 0, "hard_bounced": account["hard_bounced"], "warning": levels.warning,
+            "cutoff": levels.cutoff}
     complaint = {"grp": "complaint", "window_name": "account", "sent": account["sent"], "min_sent": 0,
-                 "complaints": account["complaints"], "complaint_warning": levels.complaint_warning,
-                 "complaint_cutoff": levels.complaint_cutoff}
+                 "min_complaints": 0, "complaints": account["complaints"],
+                 "complaint_warning": levels.complaint_warning, "complaint_cutoff": levels.complaint_cutoff}
     verdict = dict(judge(con, [hard, complaint]).select("grp", "status").iter_rows())
     return {**account, "levels": levels, "hard_status": verdict["hard"],
             "complaint_status": verdict["complaint"]}

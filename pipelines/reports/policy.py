@@ -11,6 +11,8 @@ import polars as pl
 
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policy_default.toml"
 _WINDOW_KEYS = ("days", "min_sent", "warning", "cutoff", "complaint_warning", "complaint_cutoff")
+# Minimum events per metric: optional in a file, a window without them takes the default file's.
+_EVENT_KEYS = ("min_hard_bounces", "min_complaints")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,10 @@ class Window:
     cutoff: float
     complaint_warning: float
     complaint_cutoff: float
+    # A rate is judged only on at least this many events of its own (besides min_sent sends); a
+    # Window made in code has no such minimum, a policy file's takes the default file's when unset.
+    min_hard_bounces: int = 0
+    min_complaints: int = 0
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ class Policy:
         return pl.DataFrame(rows, schema={
             "portal_id": pl.String, "name": pl.String, "days": pl.Float64, "min_sent": pl.Int64,
             "warning": pl.Float64, "cutoff": pl.Float64, "complaint_warning": pl.Float64,
-            "complaint_cutoff": pl.Float64,
+            "complaint_cutoff": pl.Float64, "min_hard_bounces": pl.Int64, "min_complaints": pl.Int64,
         })
 
 
@@ -72,26 +78,38 @@ def _check_levels(levels: dict, where: str) -> None:
         raise ValueError(f"{where}: warning levels must not exceed cutoffs")
 
 
+def _event_minimum(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{where} must be a whole number >= 0")
+    return value
+
+
 def load_policy(path: str | os.PathLike | None = None) -> Policy:
     path = Path(path) if path else DEFAULT_POLICY
     data = _read(path)
+    # A window written before the event minimums existed takes the default file's (its first window's).
+    default_events = {k: _read(DEFAULT_POLICY)["window"][0][k] for k in _EVENT_KEYS}
     windows = []
     for i, w in enumerate(data.get("window", [])):
         missing = [k for k in _WINDOW_KEYS if k not in w]
         if missing:
             raise ValueError(f"policy {path}: window {i + 1} lacks {', '.join(missing)}")
         _check_levels(w, f"policy {path}: window {i + 1}")
+        events = {k: _event_minimum(w.get(k, default_events[k]), f"policy {path}: window {i + 1}: {k}")
+                  for k in _EVENT_KEYS}
         windows.append(Window(name=str(w.get("name", f"{w['days']}d")), days=float(w["days"]),
                               min_sent=int(w["min_sent"]), warning=float(w["warning"]),
                               cutoff=float(w["cutoff"]), complaint_warning=float(w["complaint_warning"]),
-                              complaint_cutoff=float(w["complaint_cutoff"])))
+                              complaint_cutoff=float(w["complaint_cutoff"]), **events))
     if not windows:
         raise ValueError(f"policy {path}: at least one [[window]] is needed")
     overrides = {}
     for portal, levels in data.get("portal", {}).items():
-        unknown = set(levels) - set(_WINDOW_KEYS)
+        unknown = set(levels) - set(_WINDOW_KEYS) - set(_EVENT_KEYS)
         if unknown:
             raise ValueError(f"policy {path}: portal {portal}: unknown keys {sorted(unknown)}")
+        for k in set(levels) & set(_EVENT_KEYS):
+            _event_minimum(levels[k], f"policy {path}: portal {portal}: {k}")
         overrides[str(portal)] = levels
     account = data.get("account") or _read(DEFAULT_POLICY)["account"]
     unknown = set(account) - {"warning", "cutoff", "complaint_warning", "complaint_cutoff"}

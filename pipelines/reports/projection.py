@@ -10,8 +10,10 @@ Conventions shared with `queries/reads/portal_status.sql` and `rates.sql`: a win
 what was *sent* in (t - days, t] (a bounce counts with its send, so the bounce of a send older than
 the window never counts); SES's mailbox-simulator mail is left out; per window a portal is
 insufficient_volume below min_sent, else exceeded (hard rate >= cutoff or complaint rate >=
-complaint_cutoff), approaching (>= the warning levels) or ok; the worst window decides, ties going
-to the window with more sends (then by name). Per-portal overrides of the policy apply to every window.
+complaint_cutoff), approaching (>= the warning levels) or ok, a rate counting only with at least its
+minimum of events (min_hard_bounces, min_complaints); the worst window decides, ties going to the
+window with more sends (then by name). Per-portal overrides of the policy apply to every window.
+Every status here comes from the SQL verdict (`metrics.judge`, macros.sql `window_status`).
 
 Rounding rule of the projections: N planned sends at an expected hard share p hard-bounce
 `expected_hard(N, p)` = N*p rounded half up (7.5 -> 8), so projected counts are whole numbers and a
@@ -108,7 +110,8 @@ class Projection:
     ('already_over'). `max_share_at_n` = `max_hard_at_n` / N: the share at which the planned sends
     bring the most hard bounces that keep every window under its cutoff (any share rounding to the
     same count is as safe); None when N is 0 or even no hard bounce would do. Both look at the hard
-    rate only, and ignore min_sent (a window under min_sent is not judged now, but will be).
+    rate only, and ignore min_sent and min_hard_bounces (a window under them is not judged now, but
+    will be).
     Complaints enter the statuses unchanged: the planned sends are assumed to bring none.
     """
 
@@ -376,9 +379,10 @@ def forecast(con, portal_id: str, policy: Policy | None = None, as_of: datetime 
       empties.
     * `trend` (gives `exceeds_on`): the last `trend_days` days' daily volume and hard rate go on.
     New sends are expected values (fractional counts), not rounded: this is a trend, not a batch.
-    Statuses in the forecast use the hard-bounce levels and min_sent only (complaints are not
-    forecast). `recovers_on*`: the first day every window is ok or insufficient_volume (the
-    portal no longer flagged), `exceeds_on`: the first day a window is exceeded; `as_of`'s date when
+    Statuses in the forecast use the hard-bounce levels, min_sent and min_hard_bounces only
+    (complaints are not forecast; fractional expected hard bounces meet the minimum as they are).
+    `recovers_on*`: the first day every window is ok or insufficient_volume (the portal no longer
+    flagged), `exceeds_on`: the first day a window is exceeded; `as_of`'s date when
     that already holds at step 0, None when not within `horizon_days`.
 
     `series`: one row per scenario, step and window: scenario, step, day, ends_at, window_name,
@@ -411,17 +415,19 @@ def forecast(con, portal_id: str, policy: Policy | None = None, as_of: datetime 
                 "day": w["ends_at"].astimezone(UTC).date(), "ends_at": w["ends_at"],
                 "window_name": w["window_name"], "sent": sent, "hard_bounced": hard,
                 "hard_rate": hard / sent if sent else None, "min_sent": w["min_sent"],
+                "min_hard_bounces": w["min_hard_bounces"], "min_complaints": w["min_complaints"],
                 "warning": w["warning"], "cutoff": w["cutoff"], "complaints": None,
                 "complaint_warning": w["complaint_warning"], "complaint_cutoff": w["complaint_cutoff"],
             })
     series = pl.DataFrame(rows, schema={
         "scenario": pl.String, "step": pl.Int32, "grp": pl.String, "day": pl.Date,
         "ends_at": pl.Datetime("us", "UTC"), "window_name": pl.String, "sent": pl.Float64,
-        "hard_bounced": pl.Float64, "hard_rate": pl.Float64, "min_sent": pl.Int64, "warning": pl.Float64,
+        "hard_bounced": pl.Float64, "hard_rate": pl.Float64, "min_sent": pl.Int64,
+        "min_hard_bounces": pl.Int64, "min_complaints": pl.Int64, "warning": pl.Float64,
         "cutoff": pl.Float64, "complaints": pl.Float64, "complaint_warning": pl.Float64,
         "complaint_cutoff": pl.Float64,
     })
-    # Complaints are not forecast: the hard-bounce levels and min_sent judge each step.
+    # Complaints are not forecast: the hard-bounce levels, min_sent and min_hard_bounces judge each step.
     verdicts = metrics.judge(con, rows).select("grp", "window_name", "status", "severity", "deciding")
     series = series.join(verdicts, on=["grp", "window_name"], how="left")
     portal = (series.filter(pl.col("deciding"))

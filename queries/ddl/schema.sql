@@ -122,6 +122,9 @@ create table if not exists _erasures (
 -- Columns added after the first release of the table: older databases gain them here.
 alter table fct_recipient_events add column if not exists bounce_class varchar;
 alter table fct_recipient_events add column if not exists reason varchar;
+-- Records of the object that were control messages (SNS subscription confirmations, SES's topic
+-- validation test): read, neither loaded nor quarantined. Null in rows written before it existed.
+alter table _ingest_objects add column if not exists skipped bigint;
 
 -- The definition (`catalog.incremental_definitions_hash`) the incremental tables were last built with: a refresh
 -- rebuilds them whole when it differs, so a changed rule never mixes with rows built by the old one.

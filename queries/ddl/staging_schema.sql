@@ -3,8 +3,11 @@
 -- An SES record (or an SNS envelope around one) parsed into the fields every later layer reads,
 -- in one pass over the JSON. SES may add fields at any time and they are ignored; a field of the
 -- wrong type reads as null or as its JSON text, never as an error.
+-- The SNS fields besides Type and Message only tell an SNS control message (subscription
+-- confirmations, SES's topic validation test) from junk that merely looks like one.
 create macro ses_record(doc) as from_json(doc, '{
     "Type": "VARCHAR", "Message": "VARCHAR",
+    "MessageId": "VARCHAR", "TopicArn": "VARCHAR", "SubscribeURL": "VARCHAR", "Token": "VARCHAR",
     "eventType": "VARCHAR", "notificationType": "VARCHAR",
     "mail": {"messageId": "VARCHAR", "timestamp": "VARCHAR", "tags": "MAP(VARCHAR, VARCHAR[])",
              "headers": [{"name": "VARCHAR", "value": "VARCHAR"}], "destination": "JSON"},
@@ -25,7 +28,9 @@ create macro ses_record(doc) as from_json(doc, '{
 
 -- The SES records of the new objects (SNS envelopes unwrapped), one row per record, parsed, with
 -- the reason to quarantine it if it has one and the start of its text to show with that reason.
--- `raw_ses_records` is the good ones, which the staging models in queries/stage/ read.
+-- `skipped` names a control message (SNS subscription confirmations, SES's topic validation test):
+-- read and counted, but neither an SES record nor malformed. `raw_ses_records` is the good ones,
+-- which the staging models in queries/stage/ read.
 create table staged_records as
 select
     null::bigint as load_id,
@@ -37,7 +42,8 @@ select
     null::varchar as envelope,
     ses_record('{}') as r,
     null::varchar as problem,
-    null::varchar as excerpt
+    null::varchar as excerpt,
+    null::varchar as skipped
 where false;
 
 -- The objects' file names in the staging folder, and where each came from.
@@ -51,7 +57,7 @@ create table staged_files (
 create view raw_ses_records as
 select load_id, source, object_key, record_index, envelope, received_date, r
 from staged_records
-where problem is null;
+where problem is null and skipped is null;
 
 -- Bounces read from bounce mails and CSV bounce logs, already classified.
 create table staged_log_bounces (

@@ -1,13 +1,13 @@
 -- The policy's verdict on windows computed outside the database (a projected send, a forecast step):
 -- the registered frame `windows` holds one row per (grp, window_name) with sent, hard_bounced,
--- complaints (null: judge the hard-bounce levels only), min_sent, warning, cutoff, complaint_warning
--- and complaint_cutoff. Each row comes back with its status (window_status, as every status read
+-- complaints (null: judge the hard-bounce levels only), min_sent, min_hard_bounces, min_complaints
+-- (null: no minimum of events), warning, cutoff, complaint_warning and complaint_cutoff. Each row comes back with its status (window_status, as every status read
 -- judges), severity, and deciding: true for the window that decides its grp (window_order).
 with judged as (
     select
         *,
         window_status(
-            sent, hard_bounced / nullif(sent, 0), complaints / nullif(sent, 0), min_sent, warning, cutoff,
+            sent, hard_bounced, complaints, min_sent, min_hard_bounces, min_complaints, warning, cutoff,
             complaint_warning, complaint_cutoff
         ) as status
     from windows

@@ -1,8 +1,9 @@
 -- Status of every portal at $as_of under the policy windows in the temp table `policy_windows`
 -- (portal_id '*' for the defaults, a portal id for its overrides), alone and rolled up with its
--- sub-portals. Per window: insufficient_volume below min_sent, else exceeded / approaching / ok
--- by the hard-bounce and complaint levels; the worst window decides; a portal whose mail the
--- directory switched off is disabled.
+-- sub-portals. Per window (macros.sql window_status): insufficient_volume below min_sent, else
+-- exceeded / approaching / ok by the hard-bounce and complaint levels, each rate judged only with at
+-- least its minimum of events (min_hard_bounces, min_complaints); the worst window decides; a portal
+-- whose mail the directory switched off is disabled.
 with portals as (
     select portal_id, name, parent_portal_id, email_enabled from dim_portals
 ),
@@ -75,6 +76,8 @@ rated as (
         j.*,
         l.complaint_warning,
         l.complaint_cutoff,
+        l.min_hard_bounces,
+        l.min_complaints,
         hard_bounced / nullif(sent, 0) as hard_rate,
         complaints / nullif(sent, 0) as complaint_rate
     from judged as j
@@ -85,7 +88,8 @@ window_status as (
     select
         *,
         window_status(
-            sent, hard_rate, complaint_rate, min_sent, warning, cutoff, complaint_warning, complaint_cutoff
+            sent, hard_bounced, complaints, min_sent, min_hard_bounces, min_complaints, warning, cutoff,
+            complaint_warning, complaint_cutoff
         ) as window_status
     from rated
 ),
@@ -131,8 +135,8 @@ final as (
         w.status,
         status_severity(w.status) as severity,
         status_reason(
-            w.status, r.hard_rate, r.complaint_rate, r.warning, r.cutoff, r.complaint_warning,
-            r.complaint_cutoff
+            w.status, r.sent, r.hard_bounced, r.complaints, r.min_sent, r.min_hard_bounces,
+            r.min_complaints, r.warning, r.cutoff, r.complaint_warning, r.complaint_cutoff
         ) as why
     from statused as w
     inner join window_status as r

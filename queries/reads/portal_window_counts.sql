@@ -1,8 +1,8 @@
 -- One portal ($portal_id, with its sub-portals when $rollup) in each policy window of the temp
 -- table `policy_windows` (portal_id '*' for the defaults, a portal id for its overrides, applied as
--- in portal_status.sql): the levels, and the sends, hard bounces and complaints of what was sent
--- by $as_of that lie in the window ending at step 0 = $as_of, and at steps 1..$horizon = the end
--- of each following UTC day (23:59:59.999999). A window ending at t is (t - days, t], as in
+-- in portal_status.sql): the levels with their minimums of sends and of events, and the sends,
+-- hard bounces and complaints of what was sent by $as_of that lie in the window ending at step 0 =
+-- $as_of, and at steps 1..$horizon = the end of each following UTC day (23:59:59.999999). A window ending at t is (t - days, t], as in
 -- rates.sql; a row counts by when it was sent, so a bounce of an older send never counts. Nothing
 -- sent after $as_of is counted, even at later steps: the projection adds its own assumed sends.
 -- Counts come from running totals per send instant: (lo, hi] = total(<= hi) - total(<= lo).
@@ -91,6 +91,8 @@ final as (
         cutoff,
         complaint_warning,
         complaint_cutoff,
+        min_hard_bounces,
+        min_complaints,
         cast(sent as bigint) as sent,
         cast(hard_bounced as bigint) as hard_bounced,
         cast(complaints as bigint) as complaints

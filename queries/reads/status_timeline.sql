@@ -2,9 +2,10 @@
 -- when null; alone, or rolled up with its sub-portals when $rollup) judged at the end of each UTC day
 -- from $since to $until (as_of = the day at 23:59:59.999999 UTC) under every policy window of the
 -- temp table `policy_windows` ('*' defaults, per-portal overrides). Per window: sends by time of
--- sending in (as_of - days, as_of], insufficient_volume below min_sent, else exceeded / approaching
--- / ok by the hard-bounce and complaint levels; the worst window decides (ties: more sends, then
--- window name). The directory's `disabled` is today's switch, not history: it is not replayed.
+-- sending in (as_of - days, as_of], judged by macros.sql window_status as portal_status.sql judges:
+-- insufficient_volume below min_sent, else exceeded / approaching / ok by the hard-bounce and
+-- complaint levels, each rate only with its minimum of events (min_hard_bounces, min_complaints);
+-- the worst window decides (ties: more sends, then window name). The directory's `disabled` is today's switch, not history: it is not replayed.
 -- Counts come from running totals per portal and send instant, looked up with as-of joins:
 -- (lo, hi] = total(<= hi) - total(<= lo), so the cost grows with sends + days, not their product.
 with portals as (
@@ -97,6 +98,8 @@ counted as (
         b.cutoff,
         b.complaint_warning,
         b.complaint_cutoff,
+        b.min_hard_bounces,
+        b.min_complaints,
         cast(coalesce(hi.sent, 0) - coalesce(lo.sent, 0) as bigint) as sent,
         cast(coalesce(hi.hard_bounced, 0) - coalesce(lo.hard_bounced, 0) as bigint) as hard_bounced,
         cast(coalesce(hi.complaints, 0) - coalesce(lo.complaints, 0) as bigint) as complaints
@@ -117,7 +120,8 @@ judged as (
     select
         *,
         window_status(
-            sent, hard_rate, complaint_rate, min_sent, warning, cutoff, complaint_warning, complaint_cutoff
+            sent, hard_bounced, complaints, min_sent, min_hard_bounces, min_complaints, warning, cutoff,
+            complaint_warning, complaint_cutoff
         ) as status
     from rated
 ),

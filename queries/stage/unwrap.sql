@@ -31,6 +31,32 @@ unwrapped as (
             else outer_record
         end as r
     from enveloped
+),
+
+-- SNS control messages are read and counted, never quarantined: SNS's subscription and
+-- unsubscription confirmations (envelope Type), SES's test message when an event destination's
+-- topic is validated, and SES's notice that a feedback topic was subscribed. Only with the
+-- envelope's own fields (MessageId, TopicArn, and SubscribeURL or Token for a confirmation): a bare
+-- {"Type": "SubscriptionConfirmation"} is junk, not SNS, and stays quarantined.
+controls as (
+    select
+        *,
+        case
+            when envelope is distinct from 'sns' or outer_record.MessageId is null
+                or outer_record.TopicArn is null
+                then case when r.notificationType = 'AmazonSnsSubscriptionSucceeded'
+                    and r.eventType is null then 'SES feedback topic subscribed' end
+            when outer_record."Type" in ('SubscriptionConfirmation', 'UnsubscribeConfirmation')
+                and coalesce(outer_record.SubscribeURL, outer_record.Token) is not null
+                then 'SNS ' || outer_record."Type"
+            when outer_record."Type" = 'Notification' and message_json is null
+                and trim(outer_record.Message) like 'Successfully validated SNS topic for Amazon SES%'
+                then 'SES topic validation test'
+            when outer_record."Type" = 'Notification'
+                and r.notificationType = 'AmazonSnsSubscriptionSucceeded' and r.eventType is null
+                then 'SES feedback topic subscribed'
+        end as skipped
+    from unwrapped
 )
 
 select
@@ -43,6 +69,7 @@ select
     envelope,
     r,
     case
+        when skipped is not null then null
         when envelope is null and json_type(j) <> 'OBJECT'
             then 'record is a JSON ' || lower(json_type(j)) || ', not an object'
         when envelope is null then 'unknown record shape: no eventType, notificationType or SNS Message'
@@ -57,5 +84,6 @@ select
     -- What a quarantined record shows: the SES record's own text, or the envelope's when that is
     -- what is wrong.
     left(case when problem is null and envelope = 'sns' then outer_record.Message else j::varchar end, 200)
-        as excerpt
-from unwrapped;
+        as excerpt,
+    skipped
+from controls;

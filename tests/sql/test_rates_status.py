@@ -18,11 +18,15 @@ AS_OF = datetime(2026, 11, 30, tzinfo=UTC)  # 30-day window: (2026-10-31T00:00Z,
 IN = "2026-11-20T10:00:00.000Z"
 LATER = "2026-11-20T10:00:05.000Z"
 
+# The fixture's portals have a handful of sends: one hard bounce or complaint is enough to judge
+# (the default file's minimums of 5 would leave every rate here unjudged).
 POLICY = """
 [[window]]
 name = "30d"
 days = 30
 min_sent = 3
+min_hard_bounces = 1
+min_complaints = 1
 warning = 0.05
 cutoff = 0.10
 complaint_warning = 0.5
