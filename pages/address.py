@@ -33,7 +33,12 @@ st.subheader("Verdict")
 st.text(record["verdict"])
 
 st.subheader("Portals")
-ui.table(portals, "address_portals.csv", "The address is in no portal's directory and has no mail on record.")
+st.caption("Pick a portal to open it.")
+portal = ui.table(portals, "address_portals.csv",
+                  "The address is in no portal's directory and has no mail on record.",
+                  key="address-portals", select=True)
+if portal and portal.get("portal_id"):
+    st.switch_page("pages/portal.py", query_params={"portal": portal["portal_id"], "rollup": "0"})
 
 st.subheader("Event history")
 if not events.is_empty():

@@ -18,9 +18,13 @@ suffix = f"_{portal_id}" if portal_id else ""
 
 st.subheader("Domains by hard bounces, last 30 days")
 ranked = data.domain_ranking(portal_id=portal_id, rollup=rollup, window_days=30)
-st.caption("Ranked by hard bounces, then hard-bounce rate. `typo_of` names the provider a domain is a "
-           "likely typo of.")
-ui.table(ranked, f"domains{suffix}.csv", "Nothing sent in the 30 days before the newest event.")
+st.caption("Ranked by hard bounces, then hard-bounce rate. \"Likely typo of\" names the provider a domain "
+           "is a likely typo of. Pick a domain to look up its addresses.")
+domain = ui.table(ranked, f"domains{suffix}.csv", "Nothing sent in the 30 days before the newest event.",
+                  show=["domain", "hard_bounced", "hard_rate", "sent", "share_of_hard_bounces", "typo_of"],
+                  key="domains-ranked", select=True)
+if domain:
+    st.switch_page("pages/address.py", query_params={"q": f"@{domain['domain']}"})
 
 st.subheader("Likely typos")
 ui.table(data.domain_typos(portal_id=portal_id, rollup=rollup),

@@ -8,6 +8,24 @@ from pipelines.dashboard import charts, data, ui
 
 st.title("Overview")
 
+# Answers first: the account's verdict, then the portals someone should open today.
+overview = data.account_overview(window_days=30)
+level, verdict = data.account_verdict(overview)
+{"error": st.error, "warning": st.warning, "success": st.success, "info": st.info}[level](verdict)
+portals = data.portals_by_status()
+attention = data.needs_attention(portals)
+st.subheader(f"Needs someone today ({len(attention)})")
+if not attention:
+    st.success("No portal is over a warning level, alone or with its sub-portals.")
+for r in attention:
+    scope = " with its sub-portals" if r["rollup"] else ""
+    rate = "—" if r["shown_rate"] is None else f"{r['shown_rate']:.2%}"
+    why = "judged with its sub-portals" if r["rollup"] else r["why"]
+    st.page_link("pages/portal.py", icon=":material/arrow_forward:",
+                 query_params={"portal": r["portal_id"], "rollup": "1" if r["rollup"] else "0"},
+                 label=f"{r['portal_id']} — {r['name'] or '(not in the directory)'}{scope}: "
+                       f"{ui.status_label(r['shown_status'])}, hard bounces {rate} ({why})")
+
 fresh = data.freshness()
 newest, last_refresh = fresh["newest_event"], fresh["last_refresh"]
 c1, c2, c3 = st.columns(3)
@@ -18,7 +36,6 @@ if newest and newest < datetime.now(UTC) - timedelta(hours=24):
     st.warning(f"The newest event is from {newest:%Y-%m-%d %H:%M} UTC, more than 24 hours ago: "
                "check that the refresh is running (see Pipeline health).")
 
-overview = data.account_overview(window_days=30)
 account = overview["account"]
 st.subheader("Account rates, last 30 days")
 if account is None or not account["sent"]:
@@ -32,12 +49,13 @@ else:
     m1, m2, m3 = st.columns(3)
     m1.metric("Hard-bounce rate", f"{account['hard_rate']:.2%}",
               delta=data.level_word(account["hard_status"], levels.warning, levels.cutoff),
-              delta_color="off",
+              delta_color="off", delta_arrow="off",
               help=f"{account['hard_bounced']:,} hard bounces of {account['sent']:,} sends")
     m2.metric("Complaint rate", f"{account['complaint_rate']:.3%}",
               delta=data.level_word(account["complaint_status"], levels.complaint_warning,
                                     levels.complaint_cutoff),
-              delta_color="off", help=f"{account['complaints']:,} complaints of {account['sent']:,} sends")
+              delta_color="off", delta_arrow="off",
+              help=f"{account['complaints']:,} complaints of {account['sent']:,} sends")
     m3.metric("Sends", f"{account['sent']:,}")
     daily = overview["daily"]
     if not daily.is_empty():
@@ -49,14 +67,19 @@ else:
             count="complaints", rate_label="Complaint rate", height=280), key="overview-complaint")
 
 st.subheader("Portals by status")
-st.caption("Worst first: disabled, exceeded, approaching. `why` names the level each status was judged "
-           "against; `rollup_*` include the portal's sub-portals. Open a portal on the Portal page.")
-ui.table(data.portals_by_status(), "portal_status.csv",
-         "No portals yet: load the LMS directory (`--directory`) or mail tagged with a portal id.")
+st.caption("Worst first: mail switched off, over the cutoff, over the warning. "
+           "Pick a row to open the portal.")
+picked = ui.table(portals, "portal_status.csv",
+                  "No portals yet: load the LMS directory (`--directory`) or mail tagged with a portal id.",
+                  show=["portal_id", "name", "status", "hard_rate", "trend", "sent", "rollup_status", "why"],
+                  key="overview-portals", select=True)
+if picked:
+    st.switch_page("pages/portal.py", query_params={"portal": picked["portal_id"], "rollup": "0"})
 
 st.subheader("New alerts from the last refresh")
 ui.table(data.recent_alerts(), "alerts.csv",
-         "No status changes recorded: no portal changed status at the last refresh that found any.")
+         "No status changes recorded: no portal changed status at the last refresh that found any.",
+         show=["recorded_at", "portal_id", "name", "scope", "from_status", "to_status", "hard_rate", "sent"])
 
 with st.expander("Events loaded, by type"):
     ui.table(data.event_counts(), "event_counts.csv",

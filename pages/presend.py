@@ -44,6 +44,6 @@ if result.expected_hard_share is not None:
         st.success(f"Sending this list keeps this portal {result.projected_status} (hard rate {rate}).")
 
 st.subheader("Flags")
-st.dataframe(result.counts(), hide_index=True)
+ui.table(result.counts(), "presend_flags.csv", "No address to check.")
 st.subheader("Checked addresses")
 ui.table(result.addresses, "presend_check.csv", "No address to check.")

@@ -50,12 +50,9 @@ for dimension, title in (("batch", "Top upload batches"), ("domain", "Top recipi
 st.header("2. What to do with the existing data")
 ui.table(b.actions, f"actions_{portal}.csv", "No bounced address: nothing to fix.")
 st.subheader("Addresses to fix or deactivate")
-if b.addresses.is_empty():
-    st.info("No bounced address in this portal.")
-else:
-    st.dataframe(b.addresses, hide_index=True)
-    ui.download(b.addresses, f"bounced_{portal}.csv", key="brief_addresses",
-                label="Download the address list (CSV for the customer)")
+ui.table(b.addresses, f"bounced_{portal}.csv", "No bounced address in this portal.",
+         show=["email", "learner_name", "bounce_type", "reason", "last_bounce", "recommended_action"],
+         download_key="brief_addresses", download_label="Download the address list (CSV for the customer)")
 
 st.header("3. How to prevent it")
 for i, step in enumerate(b.prevention, 1):

@@ -10,8 +10,11 @@ from plotly.subplots import make_subplots
 
 def rate_figure(daily: pl.DataFrame, warning: float, cutoff: float, rate: str = "hard_rate",
                 count: str = "hard_bounced", rate_label: str = "Hard-bounce rate",
-                height: int = 320) -> go.Figure:
-    """Daily rate (line, left axis) over sends (bars, right axis), warning and cutoff lines labelled."""
+                height: int = 320, judged: pl.DataFrame | None = None,
+                batches: pl.DataFrame | None = None) -> go.Figure:
+    """Daily rate (line, left axis) over sends (bars, right axis), warning and cutoff lines labelled;
+    with `judged` (day, hard_rate, deciding_window) the rolling-window rate the policy judges, and with
+    `batches` (batch_id, day, sent, hard_rate) a marker per upload batch on the day it was first sent."""
     days = daily["day"].to_list()
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(go.Bar(
@@ -24,11 +27,30 @@ def rate_figure(daily: pl.DataFrame, warning: float, cutoff: float, rate: str = 
         hovertemplate=(f"%{{x|%Y-%m-%d}}<br>{rate_label} %{{y:.2%}}"
                        "<br>%{customdata[0]:,} of %{customdata[1]:,} sends<extra></extra>"),
     ), secondary_y=False)
+    rates = [r for r in daily[rate].to_list() if r is not None]
+    if judged is not None and not judged.is_empty():
+        window = judged["deciding_window"].drop_nulls()
+        name = f"Rolling {window[-1]} rate (judged)" if len(window) else "Rolling rate (judged)"
+        fig.add_trace(go.Scatter(
+            x=judged["day"].to_list(), y=judged["hard_rate"].to_list(), name=name, mode="lines",
+            line={"dash": "dot", "width": 3},
+            hovertemplate=f"%{{x|%Y-%m-%d}}<br>{name} %{{y:.2%}}<extra></extra>",
+        ), secondary_y=False)
+        rates += [r for r in judged["hard_rate"].to_list() if r is not None]
+    if batches is not None and not batches.is_empty():
+        fig.add_trace(go.Scatter(
+            x=batches["day"].to_list(), y=[0.0] * batches.height, name="Upload batch sent",
+            mode="markers+text", text=batches["batch_id"].to_list(), textposition="top center",
+            marker={"symbol": "triangle-up", "size": 12},
+            customdata=list(zip(batches["sent"].to_list(), batches["hard_rate"].to_list(), strict=True)),
+            hovertemplate=("%{x|%Y-%m-%d}<br>batch %{text}: %{customdata[0]:,} sends, "
+                           "%{customdata[1]:.1%} hard<extra></extra>"),
+        ), secondary_y=False)
     fig.add_hline(y=warning, line_dash="dash", line_color="orange",
                   annotation_text=f"warning {warning:.1%}", annotation_position="top left")
     fig.add_hline(y=cutoff, line_dash="dash", line_color="red",
                   annotation_text=f"cutoff {cutoff:.1%}", annotation_position="top left")
-    top = max([cutoff * 1.25, *[r for r in daily[rate].to_list() if r is not None]])
+    top = max([cutoff * 1.25, *rates])
     fig.update_yaxes(title_text=rate_label, tickformat=".1%", range=[0, top * 1.05], secondary_y=False)
     fig.update_yaxes(title_text="Sends", showgrid=False, secondary_y=True)
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 10}, hovermode="x unified",

@@ -34,6 +34,14 @@ def level_word(status: str | None, warning: float, cutoff: float) -> str:
     return "no sends in the window"
 
 
+def rate_level(rate: float | None, warning: float, cutoff: float) -> str:
+    """A rate against the levels in words ("at or over the 10.0% cutoff"), whatever the volume."""
+    if rate is None:
+        return level_word(None, warning, cutoff)
+    status = "exceeded" if rate >= cutoff else "approaching" if rate >= warning else "ok"
+    return level_word(status, warning, cutoff)
+
+
 # --- Overview -------------------------------------------------------------------------------------
 
 @page_data
@@ -44,6 +52,37 @@ def account_overview(con, window_days: int = 30) -> dict:
     row = metrics.account_standing(con, as_of=as_of, window_days=window_days)
     daily = _daily(con, None, False, as_of, window_days)
     return {"as_of": as_of, "window_days": window_days, "account": row, "daily": daily}
+
+
+def account_verdict(overview: dict) -> tuple[str, str]:
+    """The account's standing in one line, and its severity ("error", "warning" or "success")."""
+    account = overview["account"]
+    if account is None or not account["sent"]:
+        return "info", f"No sends in the last {overview['window_days']} days: nothing for SES to judge yet."
+    lv = account["levels"]
+    statuses = (account["hard_status"], account["complaint_status"])
+    worst = "exceeded" if "exceeded" in statuses else "approaching" if "approaching" in statuses else "ok"
+    head = {"exceeded": "The account is over an SES cutoff: SES may pause sending",
+            "approaching": "The account is over an SES warning level: SES may review it",
+            "ok": "The account is below SES's warning levels"}[worst]
+    return ({"exceeded": "error", "approaching": "warning", "ok": "success"}[worst],
+            f"{head} (last {overview['window_days']} days: hard bounces {account['hard_rate']:.2%}, warning "
+            f"{lv.warning:.0%} / cutoff {lv.cutoff:.0%}; complaints {account['complaint_rate']:.3%}, warning "
+            f"{lv.complaint_warning:.1%} / cutoff {lv.complaint_cutoff:.1%}).")
+
+
+def needs_attention(portals: pl.DataFrame) -> list[dict]:
+    """The portals someone should look at today, worst first (`portals_by_status`'s order): each flagged
+    alone, or (then judged with its sub-portals, `rollup` True) only once rolled up."""
+    flagged = ("disabled", "exceeded", "approaching")
+    out = []
+    for r in portals.iter_rows(named=True):
+        if r["status"] in flagged:
+            out.append({**r, "rollup": False, "shown_status": r["status"], "shown_rate": r["hard_rate"]})
+        elif r["rollup_status"] in flagged:
+            out.append({**r, "rollup": True, "shown_status": r["rollup_status"],
+                        "shown_rate": r["rollup_hard_rate"]})
+    return out
 
 
 def _daily(con, portal_id: str | None, rollup: bool, as_of: datetime | None,
@@ -113,7 +152,21 @@ def portal_summary(con, portal_id: str, rollup: bool = False, window_days: int =
     # The chart's lines: the levels the portal is judged by (its deciding window's), else the policy's.
     levels = load_policy().windows[0]
     warning, cutoff = (row["warning"], row["cutoff"]) if row is not None else (levels.warning, levels.cutoff)
-    return {"as_of": as_of, "status": row, "daily": _daily(con, portal_id, rollup, as_of, window_days),
+    daily = _daily(con, portal_id, rollup, as_of, window_days)
+    # What the policy judges: the deciding window's rate at the end of each day (status_timeline), and
+    # the upload batches by the day they were first sent, for the trend chart.
+    if as_of is None:
+        judged = pl.DataFrame(schema={"day": pl.Date, "hard_rate": pl.Float64, "deciding_window": pl.String})
+    else:
+        judged = projection.status_timeline(
+            con, None, (as_of - timedelta(days=window_days)).date(), as_of.date(), [portal_id], rollup,
+        ).select("day", "hard_rate", "deciding_window")
+    sent_batches = (
+        reads.run(con, "app_batches", portal_id=portal_id, rollup=rollup)
+        .filter(pl.col("first_sent").is_not_null())
+        .select("batch_id", pl.col("first_sent").dt.date().alias("day"), "sent", "hard_bounced", "hard_rate")
+    )
+    return {"as_of": as_of, "status": row, "daily": daily, "judged": judged, "batches": sent_batches,
             "warning": warning, "cutoff": cutoff}
 
 
@@ -143,30 +196,45 @@ def bounced(con, portal_id: str, rollup: bool = False, kind: str = "all",
 
 
 @page_data
-def forecast_sentence(con, portal_id: str, rollup: bool = False) -> str | None:
-    """Where an at-risk portal's hard-bounce rate is heading, in one paragraph; None when not at risk."""
+def forecast_sentence(con, portal_id: str, rollup: bool = False, status: str | None = None) -> str | None:
+    """What happens next to a flagged portal's hard-bounce rate, in one sentence consistent with
+    `status`, the status the page shows (default: the forecast's own); None when not flagged."""
     f = projection.forecast(con, portal_id, with_subportals=rollup)
-    if f.status not in ("approaching", "exceeded"):
+    shown = status or f.status
+    if shown not in ("disabled", "exceeded", "approaching"):
         return None
     who = f"{portal_id}{' with its sub-portals' if rollup else ''}"
-    routine = f"about {f.baseline_daily_sends:,.0f} sends a day at {f.baseline_hard_rate:.1%} hard bounces"
+    routine = f"{f.baseline_daily_sends:,.0f} sends a day at {f.baseline_hard_rate:.1%} hard bounces"
     if f.excluded_batch_id:
-        routine += f", leaving out upload batch {f.excluded_batch_id}"
+        routine += f", without upload batch {f.excluded_batch_id}"
+    if shown == "disabled":
+        if f.status in ("approaching", "exceeded") and f.recovers_on_without_sends:
+            return (f"Mail to {who} is switched off in the directory, so nothing more is sent: its "
+                    "hard-bounce rate falls back under the warning level on "
+                    f"{f.recovers_on_without_sends:%Y-%m-%d}; fix the bounced addresses below before "
+                    "switching it back on.")
+        return (f"Mail to {who} is switched off in the directory, so nothing more is sent; fix the bounced "
+                "addresses below before switching it back on.")
     if f.recovers_on:
-        recover = f"falls back under the warning level on {f.recovers_on:%Y-%m-%d}"
+        back = f"back under the warning level on {f.recovers_on:%Y-%m-%d}"
     else:
-        recover = f"does not fall back under the warning level within {f.horizon_days} days"
-    if f.recovers_on_without_sends:
-        recover += f" (with no new sends: {f.recovers_on_without_sends:%Y-%m-%d})"
-    trend = (f"At the last {f.trend_days:g} days' trend ({f.trend_daily_sends:,.0f} sends a day at "
+        back = f"still over the warning level in {f.horizon_days} days"
+    if shown == "exceeded":
+        return f"{who} is over the cutoff now; at its routine pace ({routine}) it is {back}."
+    trend = (f"the last {f.trend_days:g} days' pace ({f.trend_daily_sends:,.0f} sends a day at "
              f"{f.trend_hard_rate:.1%})")
-    if f.status == "exceeded":
-        crossing = f"{who} is over the cutoff now."
-    elif f.exceeds_on:
-        crossing = f"{trend} it would cross the cutoff on {f.exceeds_on:%Y-%m-%d}."
-    else:
-        crossing = f"{trend} it would not cross the cutoff within {f.horizon_days} days."
-    return f"{who} is {f.status}. At its routine pace ({routine}) it {recover}. {crossing}"
+    if f.exceeds_on:
+        return (f"{who} is over the warning level and, at {trend}, crosses the cutoff on "
+                f"{f.exceeds_on:%Y-%m-%d}; at its routine pace ({routine}) it is {back}.")
+    return (f"{who} is over the warning level but, at {trend}, stays under the cutoff for {f.horizon_days} "
+            f"days; at its routine pace ({routine}) it is {back}.")
+
+
+@page_data
+def worst_portal(con) -> str | None:
+    """The portal that most needs attention (`metrics.worst_first`'s first), the pages' default pick."""
+    table = metrics.worst_first(metrics.status_table(con))
+    return table["portal_id"][0] if table.height else None
 
 
 # --- Domains --------------------------------------------------------------------------------------

@@ -98,8 +98,19 @@ def test_portal_follows_the_link_and_roll_up_changes_the_figures():
         "approaching", "200", "16")
     assert metric(at, "Hard-bounce rate") == "8.00%"
     assert (at.query_params["rollup"], at.query_params["portal"]) == ("1", "p1")
-    assert at.text[0].value.startswith("p1 with its sub-portals is approaching.")
+    # One sentence, consistent with the status shown: approaching is over the warning, not the cutoff.
+    assert at.text[0].value.startswith("p1 with its sub-portals is over the warning level")
+    assert len(at.text) == 1 and "cutoff now" not in at.text[0].value
     assert charts(at)[0]["data"][0]["y"] == [100, 100]  # p1 on 11-18, p1a on 11-19
+    _, daily_rate, judged, batches = charts(at)[0]["data"]
+    assert daily_rate["y"] == pytest.approx([4 / 100, 12 / 100])  # by day of sending
+    # The rolling 30-day rate the policy judges, at the end of each day: 4 / 100 after 11-18, then
+    # (4 + 12) / 200 = 8 % from 11-19 on; nothing sent before 11-18 (no rate).
+    assert judged["name"] == "Rolling 30d rate (judged)"
+    assert judged["x"][-4:] == ["2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20"]
+    assert judged["y"][-4:] == [None, pytest.approx(0.04), pytest.approx(0.08), pytest.approx(0.08)]
+    # p1a's upload batches b1 and b2, both first sent on 11-19.
+    assert (batches["text"], batches["x"]) == (["b1", "b2"], ["2026-11-19", "2026-11-19"])
 
     at.selectbox(key="portal").set_value("p1a").run()
     assert not at.exception
@@ -107,7 +118,12 @@ def test_portal_follows_the_link_and_roll_up_changes_the_figures():
     assert (metric(at, "Status"), metric(at, "Sends"), metric(at, "Hard-bounce rate")) == (
         "exceeded", "100", "12.00%")
     assert at.query_params["portal"] == "p1a"
-    assert "over the cutoff now" in at.text[0].value
+    # (still rolled up: p1a has no sub-portals, so the same 12 of 100)
+    assert at.text[0].value.startswith("p1a with its sub-portals is over the cutoff now; at its routine pace")
+    assert at.text[0].value.count("over the cutoff") == 1  # said once, not repeated
+    # The rate against the levels: 12 % >= the 10 % cutoff.
+    assert next(m.proto.delta for m in at.metric if m.label == "Hard-bounce rate") == (
+        "at or over the 10.0% cutoff")
 
 
 def test_portal_bounced_list_is_the_export(fixture_db):
@@ -184,3 +200,149 @@ def test_batches_page_ranks_batches_and_lists_one():
     assert list(at.dataframe[0].value["batch_id"]) == ["b3"]
     assert sorted(at.dataframe[1].value["email"]) == ["w0@west.org", "w1@west.org", "w2@west.org",
                                                       "w3@west.org", "y0@yaho.com", "y1@yaho.com"]
+
+
+# --- answers first, tables for people, click through ----------------------------------------------
+
+def test_overview_opens_with_the_verdict_and_the_portals_that_need_someone():
+    at = run_page()
+    # The account's 23 / 330 = 6.97 % hard bounces is over SES's 5 % warning, under its 10 % cutoff;
+    # complaints 1 / 330 = 0.303 % over the 0.1 % warning, under the 0.5 % cutoff: a warning, first.
+    verdict = at.warning[0].value
+    assert verdict.startswith("The account is over an SES warning level")
+    assert "hard bounces 6.97%, warning 5% / cutoff 10%" in verdict
+    assert "complaints 0.303%, warning 0.1% / cutoff 0.5%" in verdict
+    assert not at.error
+    # Worst first, each a link to its Portal page: p2 disabled, p1a exceeded, p3 approaching, then p1
+    # (ok alone, 4 %) because with p1a it is approaching (16 / 200 = 8 %); p4 (20 sends) needs no one.
+    links = at.get("page_link")
+    assert [link.proto.label for link in links] == [
+        "p2 — South: Mail switched off, hard bounces 10.00% (mail switched off in the directory)",
+        "p1a — North Annex: Over the cutoff, hard bounces 12.00% (hard-bounce rate 12.0% >= cutoff 10.0%)",
+        "p3 — West: Over the warning, hard bounces 6.00% (hard-bounce rate 6.0% >= warning 5.0%)",
+        "p1 — North with its sub-portals: Over the warning, hard bounces 8.00% (judged with its sub-portals)",
+    ]
+    assert {link.proto.page for link in links} == {"portal"}
+    assert [link.proto.query_string for link in links] == [
+        "portal=p2&rollup=0", "portal=p1a&rollup=0", "portal=p3&rollup=0", "portal=p1&rollup=1"]
+
+
+def test_tables_show_labels_and_formats_and_fewer_columns_by_default():
+    at = run_page()
+    portals = at.dataframe[0]
+    config = json.loads(portals.proto.columns)
+    # Rates as percentages (0.1 shows as 10.00%), counts with thousands separators, human labels.
+    assert config["hard_rate"]["label"] == "Hard-bounce rate"
+    assert config["hard_rate"]["type_config"]["format"] == "percent"
+    assert config["sent"]["type_config"]["format"] == "localized"
+    # The status as a coloured label; the raw status stays in the data, hidden on screen.
+    pill = config["status__label"]["type_config"]
+    assert {o["value"]: (o["label"], o["color"]) for o in pill["options"]}["disabled"] == (
+        "Mail switched off", "red")
+    assert config["status"]["hidden"] is True
+    assert list(portals.value["status__label"].iloc[0]) == ["disabled"]
+    assert list(portals.proto.column_order) == ["portal_id", "name", "status__label", "hard_rate", "trend",
+                                                "sent", "rollup_status__label", "why"]
+    assert portals.proto.placeholder == "—"
+    # The rest one click away.
+    at.toggle(key="overview-portals-all").set_value(True).run()
+    assert not at.exception
+    assert list(at.dataframe[0].proto.column_order) == []
+
+
+def test_the_csv_keeps_machine_names_and_raw_values(fixture_db):
+    from pipelines.dashboard import data
+    from pipelines.reports.csv_safe import to_safe_csv
+
+    with warehouse.reader(fixture_db) as con:
+        portals = data.portals_by_status.__wrapped__(con)
+    text = to_safe_csv(portals.drop("trend"))
+    text = text.decode() if isinstance(text, bytes) else text
+    header, first = text.lstrip("\ufeff").splitlines()[:2]
+    assert header.startswith("portal_id,name,status,hard_rate,sent")
+    assert first.startswith("p2,South,disabled,0.1,10")
+
+
+def test_selecting_a_portal_row_opens_its_portal_page():
+    at = run_page()
+    # Row 1 of the worst-first table is p1a.
+    at.session_state["overview-portals"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Portal"
+    assert at.selectbox(key="portal").value == "p1a"
+    assert metric(at, "Hard-bounce rate") == "12.00%"
+
+
+def test_portal_page_opens_on_the_worst_portal_and_says_what_happens_next():
+    at = run_page("pages/portal.py")
+    # metrics.worst_first: p2, whose mail the directory switched off, is worst.
+    assert at.selectbox(key="portal").value == "p2"
+    assert metric(at, "Status") == "disabled"
+    assert [t.value for t in at.text] == [
+        "Mail to p2 is switched off in the directory, so nothing more is sent; fix the bounced addresses "
+        "below before switching it back on."]
+
+
+def test_selecting_a_cause_or_an_address_opens_it():
+    at = run_page("pages/portal.py", portal="p1a", rollup="0")
+    causes = next(df for df in at.dataframe if "cause" in df.value.columns)
+    # p1a's first cause is its bad upload batch b1 (10 hard of 50).
+    assert (causes.value["cause"].iloc[0], causes.value["subject"].iloc[0]) == ("bad_upload_batch", "b1")
+    # On screen the code reads in words; the data (and the CSV) keep the code.
+    cause = json.loads(causes.proto.columns)["cause"]
+    assert cause["label"] == "Cause"
+    assert {"value": "bad_upload_batch", "label": "Bad upload batch"} in cause["type_config"]["options"]
+    at.session_state["portal-causes"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Upload batches"
+    assert at.selectbox(key="batch").value == "b1|p1a"
+    assert (at.query_params["portal"], at.query_params["batch"]) == ("p1a", "b1")
+
+    # Its second, the typo domain gmial.com (3 addresses), lists that domain's addresses.
+    at = run_page("pages/portal.py", portal="p1a", rollup="0")
+    at.session_state["portal-causes"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Address lookup"
+    assert at.text_input(key="lookup_q").value == "@gmial.com"
+    assert at.selectbox(key="lookup_pick").options == ["g0@gmial.com", "g1@gmial.com", "g2@gmial.com"]
+
+    at = run_page("pages/portal.py", portal="p1", rollup="0", kind="hard")
+    at.session_state["portal-bounced"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Address lookup"
+    assert at.selectbox(key="lookup_pick").value == "n0@north.org"
+
+
+def test_selecting_a_batch_lists_it_and_keeps_the_scope_in_the_url():
+    at = run_page("pages/batches.py", portal="p1a")
+    assert at.selectbox(key="batch").value == "b1|p1a"  # the worst batch first: b1 20 %, then b2 4 %
+    at.session_state["batches-ranked"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="batch").value == "b2|p1a"
+    assert sorted(at.dataframe[1].value["email"]) == ["c0@annex.org", "c1@annex.org"]
+    assert (at.query_params["portal"], at.query_params["batch"]) == ("p1a", "b2")
+
+
+def test_selecting_a_domain_or_a_batch_of_a_portal_opens_it():
+    at = run_page("pages/portal.py", portal="p1a", rollup="0")
+    by_domain = next(df.value for df in at.dataframe
+                     if "key" in df.value.columns and "gmial.com" in set(df.value["key"]))
+    # p1a: annex.org a0..a5 + c0, c1 = 8; gmial.com g0..g2 = 3; hotmial.com h0 = 1.
+    assert dict(zip(by_domain["key"], by_domain["hard_bounced"], strict=True)) == {
+        "annex.org": 8, "gmial.com": 3, "hotmial.com": 1}
+    row = list(by_domain["key"]).index("gmial.com")
+    at.session_state["portal-by-domain"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Address lookup" and at.text_input(key="lookup_q").value == "@gmial.com"
+
+    at = run_page("pages/portal.py", portal="p1a", rollup="0")
+    at.session_state["portal-by-batch"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Upload batches" and at.selectbox(key="batch").value == "b1|p1a"

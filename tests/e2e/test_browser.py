@@ -121,3 +121,29 @@ def test_portal_csv_download_holds_only_that_portal(server, page):
     rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0].keys()) == EXPORT_COLUMNS
     assert rows and {r["portal_id"] for r in rows} == {"p004"}
+
+
+def test_overview_link_opens_the_portal_that_needs_someone(server, page):
+    SHOTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 2600})  # the whole Overview in one screenshot
+    try:
+        page.goto(server)
+        _settle(page)
+        page.screenshot(path=str(SHOTS / "overview_whole.png"), full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+    links = page.get_by_test_id("stPageLink").locator("a")
+    if links.count() == 0:
+        pytest.skip("no portal needs someone in this demo")
+    label = links.first.inner_text()
+    links.first.click()
+    _settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert f"portal={label.split(' — ')[0].split()[-1]}" in page.url
+    assert page.get_by_role("heading", name="Likely causes").count() == 1
+    page.set_viewport_size({"width": 1400, "height": 3400})  # Streamlit scrolls inside its own pane
+    try:
+        _settle(page)
+        page.screenshot(path=str(SHOTS / "portal_from_overview.png"), full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
