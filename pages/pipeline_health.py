@@ -15,6 +15,12 @@ st.subheader("Quarantined input")
 ui.table(data.quarantined_records(limit=5000), "quarantine.csv",
          "Nothing quarantined: every record read so far was well-formed.")
 
+st.subheader("Control messages set aside")
+ui.table(data.skipped_control_messages(), "skipped_control_messages.csv",
+         "No SNS subscription confirmation or SES topic test has arrived: nothing was set aside.")
+st.caption("SNS subscription confirmations and SES's topic-validation test are read and skipped: "
+           "they carry no mail event, so they are neither loaded nor quarantined.")
+
 st.subheader("Unattributed events")
 ui.table(data.unattributed_events(limit=500), "unattributed.csv",
          "Every event has a portal (from its tags, a header, its Send event or the directory).")

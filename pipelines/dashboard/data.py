@@ -161,10 +161,13 @@ def portal_summary(con, portal_id: str, rollup: bool = False, window_days: int =
         judged = projection.status_timeline(
             con, None, (as_of - timedelta(days=window_days)).date(), as_of.date(), [portal_id], rollup,
         ).select("day", "hard_rate", "deciding_window")
+    # Only the batches first sent inside the chart's window: an older one would stretch its axis.
+    first_day = (as_of - timedelta(days=window_days)).date() if as_of is not None else None
     sent_batches = (
         reads.run(con, "app_batches", portal_id=portal_id, rollup=rollup)
         .filter(pl.col("first_sent").is_not_null())
         .select("batch_id", pl.col("first_sent").dt.date().alias("day"), "sent", "hard_bounced", "hard_rate")
+        .filter(pl.lit(first_day is None) | (pl.col("day") >= pl.lit(first_day)))
     )
     return {"as_of": as_of, "status": row, "daily": daily, "judged": judged, "batches": sent_batches,
             "warning": warning, "cutoff": cutoff}
@@ -353,3 +356,9 @@ def unattributed_events(con, limit: int = 500) -> pl.DataFrame:
 def objects_by_status(con) -> pl.DataFrame:
     """Input objects read so far, by status (ok, partial, failed)."""
     return reads.run(con, "health_objects_by_status")
+
+
+@page_data
+def skipped_control_messages(con) -> pl.DataFrame:
+    """Per load, the SNS/SES control messages read and set aside (not problems, not quarantined)."""
+    return reads.run(con, "health_skipped")

@@ -35,6 +35,8 @@ def test_pipeline_health_lists_runs_and_quarantine(fixture_db):
     assert len(quarantine) == 3
     assert {"SNS Message is not JSON"} <= set(quarantine["reason"])
     assert len(at.get("download_button")) == 3
+    # The fixtures hold no SNS control message: the section says nothing was set aside.
+    assert any("nothing was set aside" in i.value for i in at.info)
 
 
 def test_missing_database_gives_the_command_not_a_traceback(tmp_path, monkeypatch):
