@@ -38,7 +38,7 @@ def main() -> None:
     if not db.exists():
         build_demo(OUT / f"pages-demo-{args.sends}", db, sends=args.sends, quiet=True)
     os.environ["BOUNCEDESK_DB"] = str(db)
-    pages = sorted(str(p.relative_to(REPO)) for p in (REPO / "pages").glob("*.py"))
+    pages = sorted(str(p.relative_to(REPO)) for p in (REPO / "pages").glob("*.py") if p.name != "__init__.py")
     results = {}
     for page in pages:
         cold, warm = [], []
