@@ -32,7 +32,7 @@ else:
     m1.metric("Status", row["status"], delta=ui.status_label(row["status"]), delta_color="off",
               delta_arrow="off")
     m2.metric("Hard-bounce rate", f"{row['hard_rate']:.2%}" if row["hard_rate"] is not None else "—",
-              delta=data.rate_level(row["hard_rate"], summary["warning"], summary["cutoff"]),
+              delta=data.level_word(summary["rate_status"], summary["warning"], summary["cutoff"]),
               delta_color="off", delta_arrow="off")
     m3.metric("Sends", f"{row['sent']:,}")
     m4.metric("Hard bounces", f"{row['hard_bounced']:,}")

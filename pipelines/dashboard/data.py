@@ -34,14 +34,6 @@ def level_word(status: str | None, warning: float, cutoff: float) -> str:
     return "no sends in the window"
 
 
-def rate_level(rate: float | None, warning: float, cutoff: float) -> str:
-    """A rate against the levels in words ("at or over the 10.0% cutoff"), whatever the volume."""
-    if rate is None:
-        return level_word(None, warning, cutoff)
-    status = "exceeded" if rate >= cutoff else "approaching" if rate >= warning else "ok"
-    return level_word(status, warning, cutoff)
-
-
 # --- Overview -------------------------------------------------------------------------------------
 
 @page_data
@@ -60,8 +52,7 @@ def account_verdict(overview: dict) -> tuple[str, str]:
     if account is None or not account["sent"]:
         return "info", f"No sends in the last {overview['window_days']} days: nothing for SES to judge yet."
     lv = account["levels"]
-    statuses = (account["hard_status"], account["complaint_status"])
-    worst = "exceeded" if "exceeded" in statuses else "approaching" if "approaching" in statuses else "ok"
+    worst = account["status"]
     head = {"exceeded": "The account is over an SES cutoff: SES may pause sending",
             "approaching": "The account is over an SES warning level: SES may review it",
             "ok": "The account is below SES's warning levels"}[worst]
@@ -152,6 +143,9 @@ def portal_summary(con, portal_id: str, rollup: bool = False, window_days: int =
     # The chart's lines: the levels the portal is judged by (its deciding window's), else the policy's.
     levels = load_policy().windows[0]
     warning, cutoff = (row["warning"], row["cutoff"]) if row is not None else (levels.warning, levels.cutoff)
+    # The rate against those levels in words, whatever the volume (the status says whether it counts).
+    rate_status = metrics.hard_rate_status(con, row["sent"], row["hard_bounced"], warning, cutoff) \
+        if row is not None else None
     daily = _daily(con, portal_id, rollup, as_of, window_days)
     # What the policy judges: the deciding window's rate at the end of each day (status_timeline), and
     # the upload batches by the day they were first sent, for the trend chart.
@@ -170,7 +164,7 @@ def portal_summary(con, portal_id: str, rollup: bool = False, window_days: int =
         .filter(pl.lit(first_day is None) | (pl.col("day") >= pl.lit(first_day)))
     )
     return {"as_of": as_of, "status": row, "daily": daily, "judged": judged, "batches": sent_batches,
-            "warning": warning, "cutoff": cutoff}
+            "warning": warning, "cutoff": cutoff, "rate_status": rate_status}
 
 
 @page_data
@@ -235,9 +229,8 @@ def forecast_sentence(con, portal_id: str, rollup: bool = False, status: str | N
 
 @page_data
 def worst_portal(con) -> str | None:
-    """The portal that most needs attention (`metrics.worst_first`'s first), the pages' default pick."""
-    table = metrics.worst_first(metrics.status_table(con))
-    return table["portal_id"][0] if table.height else None
+    """The portal that most needs attention (`brief.worst_portal`), the pages' default pick."""
+    return brief.worst_portal(metrics.status_table(con))
 
 
 # --- Domains --------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ def account_standing(con, policy: Policy | None = None, as_of: datetime | None =
     """The whole account's rates over the window ending at `as_of` (default: the newest event), each
     judged against SES's account levels (the policy's [account]) by the window verdict every status
     uses: the `rates` row plus `levels`, `hard_status` and `complaint_status` (ok, approaching or
-    exceeded). None when nothing is loaded."""
+    exceeded) and `status`, both judged together (the worse of the two). None when nothing is
+    loaded."""
     levels = (policy and policy.account) or load_policy().account
     # The account is judged on all its mail, as SES reviews it: no minimum of sends or of events.
     row = rates(con, "account", as_of=as_of, window_days=window_days)
@@ -104,9 +105,20 @@ def account_standing(con, policy: Policy | None = None, as_of: datetime | None =
     complaint = {"grp": "complaint", "window_name": "account", "sent": account["sent"], "min_sent": 0,
                  "min_complaints": 0, "complaints": account["complaints"],
                  "complaint_warning": levels.complaint_warning, "complaint_cutoff": levels.complaint_cutoff}
-    verdict = dict(judge(con, [hard, complaint]).select("grp", "status").iter_rows())
+    both = {**hard, **complaint, "grp": "both"}
+    verdict = dict(judge(con, [hard, complaint, both]).select("grp", "status").iter_rows())
     return {**account, "levels": levels, "hard_status": verdict["hard"],
-            "complaint_status": verdict["complaint"]}
+            "complaint_status": verdict["complaint"], "status": verdict["both"]}
+
+
+def hard_rate_status(con, sent: int, hard_bounced: int, warning: float, cutoff: float) -> str | None:
+    """Where a hard-bounce rate stands against a warning and a cutoff, whatever the volume (ok,
+    approaching, exceeded), by the window verdict every status uses; None without sends."""
+    if not sent:
+        return None
+    row = {"grp": "rate", "window_name": "rate", "sent": sent, "hard_bounced": hard_bounced,
+           "min_sent": 0, "min_hard_bounces": 0, "warning": warning, "cutoff": cutoff}
+    return judge(con, [row])["status"][0]
 
 
 def worst_first(table: pl.DataFrame) -> pl.DataFrame:

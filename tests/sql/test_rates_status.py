@@ -141,7 +141,18 @@ def test_the_account_is_judged_against_the_policys_account_levels(db, tmp_path):
         other = metrics.account_standing(con, load_policy(policy_file), AS_OF, 30)
     assert (ses_levels["hard_status"], ses_levels["complaint_status"]) == ("approaching", "exceeded")
     assert (other["hard_status"], other["complaint_status"]) == ("exceeded", "approaching")
+    # Judged together, the worse of the two decides: exceeded in both cases.
+    assert (ses_levels["status"], other["status"]) == ("exceeded", "exceeded")
     assert other["levels"].cutoff == 0.09
+
+
+def test_a_hard_rate_against_levels_whatever_the_volume(db):
+    # 4 of 42 = 9.5 %: approaching against 5 % / 10 %, exceeded against 5 % / 9 %; 1 of 3 is judged
+    # too (no minimum of sends or events here); no sends, no verdict.
+    with warehouse.reader(db) as con:
+        got = [metrics.hard_rate_status(con, sent, hard, 0.05, cutoff)
+               for sent, hard, cutoff in ((42, 4, 0.10), (42, 4, 0.09), (3, 1, 0.10), (0, 0, 0.10))]
+    assert got == ["approaching", "exceeded", "exceeded", None]
 
 
 def test_a_policy_without_account_levels_takes_the_default_files(tmp_path):
