@@ -56,6 +56,17 @@ class RefreshConfig:
     memory_limit: str = "1GB"
 
 
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file's contents; a missing or malformed file is a ValueError that names it (`what`:
+    "config file", "policy file"), which the command line reports as a usage error."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ValueError(f"{what} not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{what} {path} is not valid TOML: {exc}") from exc
+
+
 def load_config(path: str | os.PathLike) -> RefreshConfig:
     """Read a TOML refresh config.
 
@@ -69,12 +80,7 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
     Relative paths resolve against the config file's folder.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ValueError(f"config file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"config file {path} is not valid TOML: {exc}") from exc
+    data = read_toml(path, "config file")
     base = path.resolve().parent
 
     def local(p: str) -> str:

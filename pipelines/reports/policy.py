@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
 import polars as pl
+
+from pipelines.config import read_toml
 
 DEFAULT_POLICY = Path(__file__).resolve().parent / "policy_default.toml"
 _WINDOW_KEYS = ("days", "min_sent", "warning", "cutoff", "complaint_warning", "complaint_cutoff")
@@ -63,13 +65,10 @@ class Policy:
         })
 
 
-def _read(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ValueError(f"policy file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"policy file {path} is not valid TOML: {exc}") from exc
+@cache
+def _default() -> dict:
+    """The default policy file, read once: a policy without some keys takes them from it."""
+    return read_toml(DEFAULT_POLICY, "policy file")
 
 
 def _check_levels(levels: dict, where: str) -> None:
@@ -86,9 +85,9 @@ def _event_minimum(value, where: str) -> int:
 
 def load_policy(path: str | os.PathLike | None = None) -> Policy:
     path = Path(path) if path else DEFAULT_POLICY
-    data = _read(path)
+    data = _default() if path == DEFAULT_POLICY else read_toml(path, "policy file")
     # A window written before the event minimums existed takes the default file's (its first window's).
-    default_events = {k: _read(DEFAULT_POLICY)["window"][0][k] for k in _EVENT_KEYS}
+    default_events = {k: _default()["window"][0][k] for k in _EVENT_KEYS}
     windows = []
     for i, w in enumerate(data.get("window", [])):
         missing = [k for k in _WINDOW_KEYS if k not in w]
@@ -111,7 +110,7 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
         for k in set(levels) & set(_EVENT_KEYS):
             _event_minimum(levels[k], f"policy {path}: portal {portal}: {k}")
         overrides[str(portal)] = levels
-    account = data.get("account") or _read(DEFAULT_POLICY)["account"]
+    account = data.get("account") or _default()["account"]
     unknown = set(account) - {"warning", "cutoff", "complaint_warning", "complaint_cutoff"}
     if unknown:
         raise ValueError(f"policy {path}: [account]: unknown keys {sorted(unknown)}")
