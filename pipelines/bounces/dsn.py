@@ -76,8 +76,14 @@ from email.message import Message
 from email.parser import HeaderParser
 from pathlib import Path
 
-from pipelines.bounces import rules as R
-from pipelines.bounces.classify import Verdict, classify, find_command, find_reply_code, find_status
+from pipelines.bounces.classify import (
+    Verdict,
+    classify,
+    find_command,
+    find_reply_code,
+    find_status,
+    text_match,
+)
 
 MAX_DIAGNOSTIC = 1000
 MAX_TEXT = 200_000  # characters of notification text examined
@@ -224,12 +230,6 @@ _QUOTE = re.compile(r"^> ?", re.MULTILINE)
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------
-def _text_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
-    """(reason, pattern) of the classifier's text rules, whatever else each entry carries."""
-    for entry in R.TEXT_PATTERNS:
-        yield entry[-2], entry[-1]
-
-
 def _collapse(text: str | None, limit: int = MAX_DIAGNOSTIC) -> str | None:
     if not text:
         return None
@@ -669,7 +669,7 @@ def _error_lines(text: str) -> str:
         if not low or _SKIP_LINE.match(low):
             continue
         if find_reply_code(low) or find_status(low) or find_command(low) \
-                or any(p.search(low) for _, p in _text_patterns()):
+                or text_match(low) is not None:
             keep.append(line.strip())
     return "\n".join(keep)
 
@@ -1255,7 +1255,7 @@ def _is_bounce(msg: Message, notification: str) -> bool:
     if _BOUNCE_HINT.search(subject) or _BOUNCE_HINT.search(notification):
         return True
     low = _WS.sub(" ", notification).lower()
-    return bool(find_reply_code(low) and any(p.search(low) for r, p in _text_patterns() if r != "vacation"))
+    return bool(find_reply_code(low) and text_match(low, skip=frozenset({"vacation"})) is not None)
 
 
 # ---------------------------------------------------------------------------------------------
