@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pipelines.dashboard import ui
-from pipelines.dashboard.cache import db_path
+from pipelines.dashboard.cache import db_path, one_reader
 
 st.set_page_config(page_title="bouncedesk", page_icon=":material/mark_email_unread:", layout="wide")
 
@@ -25,6 +25,7 @@ ready = db_path().exists()
 page = st.navigation(pages, position="sidebar" if ready else "hidden")
 if ui.ensure_database():
     if ready:
-        page.run()
+        with one_reader():
+            page.run()
     else:  # the first-start build just finished: draw the app with its navigation
         st.rerun()

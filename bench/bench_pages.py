@@ -32,6 +32,10 @@ def main() -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    from tests.app.apptest import run_as_served
+
+    run_as_served()  # every page through app.py, as the server runs it
+
     from pipelines.demo.build import build_demo
 
     db = OUT / f"pages-{args.sends}.duckdb"

@@ -7,6 +7,10 @@ opens a short-lived reader, and the result is cached with `st.cache_data` under 
 restart), the function and its arguments. A busy, missing or outdated database stops the page with
 a message instead of a traceback. Results must be picklable (polars frames, dicts, frozen dataclasses).
 
+Inside `one_reader()` (app.py wraps each page run in it) the calls that miss the cache share one
+reader, opened on the first miss and closed when the run ends: a cold page pays for opening the file
+once, not once per number; a warm page opens nothing.
+
 `fn.__wrapped__` is the undecorated function, for callers holding their own connection (the
 benchmark, tests).
 """
@@ -16,7 +20,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
@@ -34,6 +40,44 @@ def db_path() -> Path:
     return resolve_db_path()
 
 
+class _SharedReader:
+    """The reader of one page run, for one version of one file."""
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._key: tuple[str, tuple[int, int]] | None = None
+        self._con = None
+
+    def get(self, db: str, version: tuple[int, int]):
+        # A refresh that commits mid-run changes the version: the rest of the run reads the new file,
+        # so nothing computed on the old one is cached under the new version.
+        if self._key != (db, version):
+            self.close()
+            self._con = self._stack.enter_context(warehouse.reader(Path(db)))
+            self._key = (db, version)
+        return self._con
+
+    def close(self) -> None:
+        self._stack.close()
+        self._stack, self._key, self._con = ExitStack(), None, None
+
+
+# Streamlit runs each session's script in its own thread: one shared reader per running page.
+_run = threading.local()
+
+
+@contextmanager
+def one_reader() -> Iterator[None]:
+    """Page calls made inside share one reader, opened on the first cache miss, closed on exit."""
+    shared = _SharedReader()
+    _run.reader = shared
+    try:
+        yield
+    finally:
+        _run.reader = None
+        shared.close()
+
+
 def page_data(fn: Callable[Concatenate[Any, P], R]) -> Callable[P, R]:
     """Make `fn(con, **kwargs)` a page call `fn(**kwargs)`: its own reader, cached until the next refresh."""
     signature = inspect.signature(fn)
@@ -46,6 +90,9 @@ def page_data(fn: Callable[Concatenate[Any, P], R]) -> Callable[P, R]:
     code = _code_digest(fn)
 
     def cached(db: str, version: tuple[int, int], code: str, arguments: tuple[tuple[str, Any], ...]) -> R:
+        shared: _SharedReader | None = getattr(_run, "reader", None)
+        if shared is not None:
+            return fn(shared.get(db, version), **dict(arguments))
         with warehouse.reader(Path(db)) as con:
             return fn(con, **dict(arguments))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
@@ -60,31 +59,59 @@ def rate_figure(daily: pl.DataFrame, warning: float, cutoff: float, rate: str = 
 
 def address_events(events: pl.DataFrame) -> go.Figure:
     """One address's events over time, one row per event type."""
-    fig = px.scatter(events, x="at", y="event_type", color="event_type", hover_data=["portal_id", "reason"],
-                     labels={"at": "Time (UTC)", "event_type": "Event"})
-    fig.update_layout(showlegend=False, height=260)
+    fig = go.Figure()
+    for (event_type,), rows in events.group_by("event_type", maintain_order=True):
+        fig.add_trace(go.Scatter(
+            x=rows["at"].to_list(), y=[event_type] * rows.height, mode="markers", name=event_type,
+            customdata=list(zip(rows["portal_id"].to_list(), rows["reason"].to_list(), strict=True)),
+            hovertemplate=("%{x|%Y-%m-%d %H:%M} UTC<br>%{y} in %{customdata[0]}"
+                           "<br>%{customdata[1]}<extra></extra>"),
+        ))
+    fig.update_layout(showlegend=False, height=260, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis_title="Time (UTC)", yaxis_title="Event")
     return fig
 
 
 def quarantine_reasons(reasons: pl.DataFrame) -> go.Figure:
     """Quarantined records by reason."""
-    return px.bar(reasons, x="records", y="reason", orientation="h",
-                  labels={"records": "Quarantined records", "reason": "Reason"})
+    fig = go.Figure(go.Bar(
+        x=reasons["records"].to_list(), y=reasons["reason"].to_list(), orientation="h",
+        hovertemplate="%{y}<br>%{x:,} records<extra></extra>",
+    ))
+    fig.update_layout(xaxis_title="Quarantined records", yaxis_title="Reason",
+                      margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return fig
 
 
 def brief_daily(daily: pl.DataFrame, warning: float | None, cutoff: float | None) -> go.Figure:
     """The restore brief's daily hard-bounce rate, with the portal's warning and cutoff lines."""
-    fig = px.line(daily, x="day", y="hard_rate", markers=True, hover_data=["sent", "hard_bounced"],
-                  labels={"day": "Day sent (UTC)", "hard_rate": "Hard-bounce rate"})
+    fig = go.Figure(go.Scatter(
+        x=daily["day"].to_list(), y=daily["hard_rate"].to_list(), mode="lines+markers",
+        name="Hard-bounce rate",
+        customdata=list(zip(daily["hard_bounced"].to_list(), daily["sent"].to_list(), strict=True)),
+        hovertemplate=("%{x|%Y-%m-%d}<br>%{y:.2%}: %{customdata[0]:,} of %{customdata[1]:,} sends"
+                       "<extra></extra>"),
+    ))
     if cutoff is not None:
-        fig.add_hline(y=cutoff, line_dash="dash", line_color="red", annotation_text="cutoff")
+        fig.add_hline(y=cutoff, line_dash="dash", line_color="red",
+                      annotation_text=f"cutoff {cutoff:.1%}")
     if warning is not None:
-        fig.add_hline(y=warning, line_dash="dot", line_color="orange", annotation_text="warning")
-    fig.update_yaxes(tickformat=".1%")
+        fig.add_hline(y=warning, line_dash="dot", line_color="orange",
+                      annotation_text=f"warning {warning:.1%}")
+    fig.update_layout(xaxis_title="Day sent (UTC)", yaxis_title="Hard-bounce rate",
+                      margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    fig.update_yaxes(tickformat=".1%", rangemode="tozero")
     return fig
 
 
 def top_hard_bounces(top: pl.DataFrame, dimension: str) -> go.Figure:
     """The values of one breakdown with the most hard bounces."""
-    return px.bar(top, x="value", y="hard_bounced", hover_data=["sent", "bounced"],
-                  labels={"value": dimension, "hard_bounced": "Hard bounces"})
+    fig = go.Figure(go.Bar(
+        x=top["value"].to_list(), y=top["hard_bounced"].to_list(),
+        customdata=list(zip(top["sent"].to_list(), top["bounced"].to_list(), strict=True)),
+        hovertemplate=("%{x}<br>%{y:,} hard bounces<br>%{customdata[1]:,} bounced of "
+                       "%{customdata[0]:,} sends<extra></extra>"),
+    ))
+    fig.update_layout(xaxis_title=dimension, yaxis_title="Hard bounces",
+                      margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return fig

@@ -88,10 +88,17 @@ def _daily(con, portal_id: str | None, rollup: bool, as_of: datetime | None,
 
 
 @page_data
+def status_table(con) -> pl.DataFrame:
+    """`metrics.status_table`: every portal's status, read once per refresh for all the pages that
+    need it (the Overview's list, the Portal page's row, the pickers' default and choices)."""
+    return metrics.status_table(con)
+
+
+@page_data
 def portals_by_status(con) -> pl.DataFrame:
     """`metrics.status_table`, worst first: disabled, exceeded, approaching, then the rest, with
     each portal's daily hard-bounce rate over the last 30 days as a sparkline list (`trend`)."""
-    table = metrics.status_table(con)
+    table = status_table()
     as_of = metrics.default_as_of(con)
     if as_of is not None:
         trends = reads.run(con, "app_portal_trends", as_of=as_of, window_days=30)
@@ -135,7 +142,7 @@ def portal_options(con) -> pl.DataFrame:
 def portal_summary(con, portal_id: str, rollup: bool = False, window_days: int = 30) -> dict:
     """One portal's (or its roll-up's) status row and its daily rates over the window."""
     as_of = metrics.default_as_of(con)
-    table = metrics.status_table(con).filter(pl.col("portal_id") == portal_id)
+    table = status_table().filter(pl.col("portal_id") == portal_id)
     row = table.row(0, named=True) if table.height else None
     if row is not None and rollup:
         row = {**row, "sent": row["rollup_sent"], "hard_bounced": row["rollup_hard_bounced"],
@@ -227,10 +234,9 @@ def forecast_sentence(con, portal_id: str, rollup: bool = False, status: str | N
             f"days; at its routine pace ({routine}) it is {back}.")
 
 
-@page_data
-def worst_portal(con) -> str | None:
+def worst_portal() -> str | None:
     """The portal that most needs attention (`brief.worst_portal`), the pages' default pick."""
-    return brief.worst_portal(metrics.status_table(con))
+    return brief.worst_portal(status_table())
 
 
 # --- Domains --------------------------------------------------------------------------------------
@@ -291,11 +297,10 @@ def address_record(con, address: str) -> dict:
 
 # --- Restore brief and pre-send check -------------------------------------------------------------
 
-@page_data
-def portals_with_status(con) -> dict:
+def portals_with_status() -> dict:
     """The portals with mail on record (`metrics.status_table`'s rows, by id), and the worst of them:
     the portals a restore brief or a pre-send projection can be made for."""
-    status = metrics.status_table(con)
+    status = status_table()
     return {"ids": status["portal_id"].to_list(), "worst": brief.worst_portal(status)}
 
 

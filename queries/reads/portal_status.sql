@@ -61,6 +61,10 @@ judged as (
         l.min_sent,
         l.warning,
         l.cutoff,
+        l.complaint_warning,
+        l.complaint_cutoff,
+        l.min_hard_bounces,
+        l.min_complaints,
         cast(coalesce(sum(c.sent), 0) as bigint) as sent,
         cast(coalesce(sum(c.hard_bounced), 0) as bigint) as hard_bounced,
         cast(coalesce(sum(c.soft_bounced), 0) as bigint) as soft_bounced,
@@ -73,15 +77,10 @@ judged as (
 
 rated as (
     select
-        j.*,
-        l.complaint_warning,
-        l.complaint_cutoff,
-        l.min_hard_bounces,
-        l.min_complaints,
+        *,
         hard_bounced / nullif(sent, 0) as hard_rate,
         complaints / nullif(sent, 0) as complaint_rate
-    from judged as j
-    inner join levels as l using (portal_id, window_name)
+    from judged
 ),
 
 window_status as (

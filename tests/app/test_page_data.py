@@ -161,3 +161,32 @@ def test_no_page_names_a_read_or_a_function_by_string():
                  *sorted((REPO / "pipelines" / "dashboard").glob("*.py"))]:
         text = path.read_text()
         assert "importlib" not in text and "ui.read(" not in text and "ui.call(" not in text, path
+
+
+def test_a_page_run_opens_the_file_once_however_many_numbers_it_shows(counted_readers):
+    # The Overview (app.py's first run) and then the Portal page: a dozen page calls between them,
+    # each a cache miss, but one reader per run; the rerun is served from the cache and opens none.
+    at = run_page("pages/portal.py", portal="p2")
+    assert at.selectbox(key="portal").value == "p2"
+    assert len(counted_readers) == 2
+    at.run()
+    assert not at.exception
+    assert len(counted_readers) == 2
+
+
+def test_a_page_call_outside_a_page_run_opens_its_own_reader(counted_readers):
+    data.freshness()
+    data.breakdown("reason")
+    assert len(counted_readers) == 2
+
+
+def test_a_refresh_committing_mid_run_moves_the_rest_of_the_run_to_the_new_file(fixture_db, counted_readers):
+    from pipelines.dashboard.cache import _SharedReader
+
+    shared = _SharedReader()
+    first = shared.get(str(fixture_db), (1, 1))
+    assert shared.get(str(fixture_db), (1, 1)) is first
+    assert len(counted_readers) == 1
+    shared.get(str(fixture_db), (2, 1))  # the version the next page call sees after a commit
+    assert len(counted_readers) == 2
+    shared.close()
