@@ -6,8 +6,10 @@
 -- insufficient_volume below min_sent, else exceeded / approaching / ok by the hard-bounce and
 -- complaint levels, each rate only with its minimum of events (min_hard_bounces, min_complaints);
 -- the worst window decides (ties: more sends, then window name). The directory's `disabled` is today's switch, not history: it is not replayed.
--- Counts come from running totals per portal and send instant, looked up with as-of joins:
--- (lo, hi] = total(<= hi) - total(<= lo), so the cost grows with sends + days, not their product.
+-- Counts come from running totals per portal and UTC day of sending, looked up with as-of joins:
+-- (lo, hi] = total(<= hi) - total(<= lo). A window is whole days (policy.py) judged at a day's end,
+-- so it holds whole days of sending and a day's total is exact; the cost grows with the days and
+-- portals of the timeline, not with its sends.
 with portals as (
     select portal_id from dim_portals
 ),
@@ -65,7 +67,7 @@ bounded as (
 sends as (
     select
         s.scope_id,
-        o.sent_at,
+        cast(o.sent_at as date) as day,
         count(*) as sent,
         count(*) filter (where o.hard_bounced) as hard_bounced,
         count(*) filter (where o.complained) as complaints
@@ -74,18 +76,18 @@ sends as (
     where o.sent
         and o.sent_at <= (select max(as_of) from bounded)
         and o.sent_at > (select min(starts_after) from bounded)
-    group by s.scope_id, o.sent_at
+    group by s.scope_id, cast(o.sent_at as date)
 ),
 
 running as (
     select
         scope_id,
-        sent_at,
+        day,
         sum(sent) over w as sent,
         sum(hard_bounced) over w as hard_bounced,
         sum(complaints) over w as complaints
     from sends
-    window w as (partition by scope_id order by sent_at rows between unbounded preceding and current row)
+    window w as (partition by scope_id order by day rows between unbounded preceding and current row)
 ),
 
 counted as (
@@ -104,8 +106,8 @@ counted as (
         cast(coalesce(hi.hard_bounced, 0) - coalesce(lo.hard_bounced, 0) as bigint) as hard_bounced,
         cast(coalesce(hi.complaints, 0) - coalesce(lo.complaints, 0) as bigint) as complaints
     from bounded as b
-    asof left join running as hi on hi.scope_id = b.portal_id and hi.sent_at <= b.as_of
-    asof left join running as lo on lo.scope_id = b.portal_id and lo.sent_at <= b.starts_after
+    asof left join running as hi on hi.scope_id = b.portal_id and hi.day <= b.day
+    asof left join running as lo on lo.scope_id = b.portal_id and lo.day <= b.day - cast(b.days as integer)
 ),
 
 rated as (

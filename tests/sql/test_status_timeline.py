@@ -144,3 +144,21 @@ def test_the_timeline_is_one_query(con, monkeypatch):
 def test_until_before_since_is_refused(con):
     with pytest.raises(ValueError, match="until"):
         projection.status_timeline(con, POLICY, UNTIL, SINCE)
+
+
+@pytest.mark.parametrize("days", ["0.5", "0", "1.25", "true"])
+def test_a_window_is_a_whole_number_of_days(tmp_path, days):
+    # The timeline counts by UTC day of sending: that is exact only for windows of whole days.
+    from pipelines.reports.policy import load_policy
+
+    text = ('[[window]]\nname = "w"\ndays = {}\nmin_sent = 1\nwarning = 0.05\ncutoff = 0.1\n'
+            'complaint_warning = 0.001\ncomplaint_cutoff = 0.005\n')
+    path = tmp_path / "policy.toml"
+    path.write_text(text.format(days))
+    with pytest.raises(ValueError, match="days must be a whole number of days"):
+        load_policy(path)
+    path.write_text(text.format(30) + f"[portal.p1]\ndays = {days}\n")
+    with pytest.raises(ValueError, match="days must be a whole number of days"):
+        load_policy(path)
+    path.write_text(text.format("7.0"))
+    assert load_policy(path).windows[0].days == 7
