@@ -26,10 +26,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Concatenate, NoReturn, ParamSpec, TypeVar
 
+import duckdb
 import streamlit as st
 
 from pipelines import warehouse
 from pipelines.config import resolve_db_path
+from pipelines.warehouse import catalog
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -92,9 +94,9 @@ def page_data(fn: Callable[Concatenate[Any, P], R]) -> Callable[P, R]:
     def cached(db: str, version: tuple[int, int], code: str, arguments: tuple[tuple[str, Any], ...]) -> R:
         shared: _SharedReader | None = getattr(_run, "reader", None)
         if shared is not None:
-            return fn(shared.get(db, version), **dict(arguments))
+            return _outdated_said(fn, shared.get(db, version), db, dict(arguments))
         with warehouse.reader(Path(db)) as con:
-            return fn(con, **dict(arguments))
+            return _outdated_said(fn, con, db, dict(arguments))
 
     # st.cache_data keys a function's cache on its module and qualified name: one cache per function.
     cached.__module__, cached.__qualname__ = fn.__module__, f"{fn.__qualname__}.<page_data>"
@@ -113,6 +115,19 @@ def page_data(fn: Callable[Concatenate[Any, P], R]) -> Callable[P, R]:
     call.__signature__ = page_signature  # type: ignore[attr-defined]  # help() and editors: no `con`
     call.clear = cached_call.clear  # type: ignore[attr-defined]
     return call
+
+
+def _outdated_said(fn: Callable, con, db: str, arguments: dict) -> Any:
+    """`fn(con, **arguments)`; a read of a table or column this code added, on a file an older release
+    wrote, is DatabaseOutdated (one refresh adds it), not a traceback. On a current file it is a bug."""
+    try:
+        return fn(con, **arguments)
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        if catalog.models_current(con):
+            raise
+        raise warehouse.DatabaseOutdated(
+            f"{db} was written by an older bouncedesk and lacks what this page reads: run "
+            "`python -m pipelines refresh` once to bring it up to date (nothing is lost)") from exc
 
 
 def _code_digest(fn: Callable) -> str:

@@ -72,7 +72,8 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
         stager = Stager(staging_dir, next_load_id, max_object_bytes, attribution, memory_limit)
         if directory is not None:
             stager.stage_directory(directory)
-        # A database from before an aggregate table existed builds it now, even with nothing new.
+        # A database older than this code (its aggregates, tables or models) is upgraded now, even with
+        # nothing new.
         if not listed and directory is None and not aggregates_missing:
             _acknowledge(redelivered)
             summary.seconds = time.monotonic() - started
@@ -131,10 +132,11 @@ def rebuild(db_path: Path, quiet: bool = False,
             con.execute("attach ? as old (read_only)", [str(db_path)])
             old_tables = {r[0] for r in con.execute(
                 "select table_name from information_schema.tables where table_catalog = 'old'").fetchall()}
-            for table in ("_alerts", "_portal_status"):
+            carried = ("_alerts", "_portal_status", "_alert_deliveries", "_alert_channels", "_ses_reputation")
+            for table in carried:
                 if table in old_tables:  # a database older than status history has none to carry
                     con.execute(f"delete from {table}")
-                    con.execute(f"insert into {table} select * from old.{table}")
+                    con.execute(f"insert into {table} by name select * from old.{table}")
             con.execute("detach old")
         os.replace(new, db_path)
     return summary
@@ -163,7 +165,8 @@ def _clear_stale_staging(folder: Path, prefix: str) -> None:
 
 
 def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
-    """Objects already loaded, the next load id, and whether the aggregates need a rebuild."""
+    """Objects already loaded, the next load id, and whether the file needs a commit even with
+    nothing new: its aggregates need a rebuild, or its tables or models are older than this code."""
     if not db_path.exists():
         return set(), 1, False
     with warehouse.reader(db_path, views=False) as con:
@@ -176,4 +179,6 @@ def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
         last = con.execute("select coalesce(max(load_id), 0) from _loads").fetchall()[0][0]
         stale = aggregates_stale(con, tables) and con.execute(
             "select count(*) > 0 from fct_recipient_events").fetchall()[0][0]
+        # Tables or models older than this code: the commit brings them up to date.
+        stale = stale or not catalog.models_current(con)
     return {(s, k, e or "") for s, k, e in rows}, last + 1, stale

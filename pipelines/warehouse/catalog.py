@@ -222,8 +222,10 @@ def stage_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 @cache
 def definitions_hash() -> str:
-    """Identifies this code's models and macros; stored with them in the file."""
-    digest = hashlib.sha256(sql("macros.sql").encode())
+    """Identifies this code's models, macros and tables; stored with them in the file. The tables are
+    in it so that a file whose tables are older than this code reads as not current (`models_current`)
+    until a refresh brings them up to date."""
+    digest = hashlib.sha256(sql("macros.sql").encode() + sql("ddl/schema.sql").encode())
     for m in models():
         digest.update(m.path.name.encode() + m.body.encode())
     return digest.hexdigest()[:16]

@@ -190,3 +190,25 @@ def test_a_refresh_committing_mid_run_moves_the_rest_of_the_run_to_the_new_file(
     shared.get(str(fixture_db), (2, 1))  # the version the next page call sees after a commit
     assert len(counted_readers) == 2
     shared.close()
+
+
+def test_a_file_from_an_older_release_says_run_a_refresh_instead_of_a_traceback(tmp_path, monkeypatch):
+    src, db = tmp_path / "ses", tmp_path / "d.duckdb"
+    ses.write_object(src, "1", [ses.send("m1", "a@x.org", T0)])
+    refresh(db, [LocalSource(src)], quiet=True)
+    with warehouse.writer(db) as con:  # as a release before alert delivery left it
+        con.execute("drop table _alert_deliveries")
+        con.execute("update _view_definitions set definition_hash = 'older'")
+    monkeypatch.setenv("BOUNCEDESK_DB", str(db))
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.apptest import APP
+
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert any("written by an older bouncedesk" in w.value and "pipelines refresh" in w.value
+               for w in at.warning)
+    # One refresh brings the file up to date: the page renders whole.
+    refresh(db, [LocalSource(src)], quiet=True)
+    at.run()
+    assert not at.exception and not any("older bouncedesk" in w.value for w in at.warning)
