@@ -37,8 +37,9 @@ if newest and newest < datetime.now(UTC) - timedelta(hours=24):
                "check that the refresh is running (see Pipeline health).")
 
 account = overview["account"]
+has_sends = account is not None and bool(account["sent"])
 st.subheader("Account rates, last 30 days")
-if account is None or not account["sent"]:
+if not has_sends:
     st.info("No sends in the 30 days before the newest event, so there is no account rate to show yet.")
 else:
     levels = account["levels"]
@@ -57,14 +58,38 @@ else:
               delta_color="off", delta_arrow="off",
               help=f"{account['complaints']:,} complaints of {account['sent']:,} sends")
     m3.metric("Sends", f"{account['sent']:,}")
+
+# SES's own figures under ours, as the last refresh recorded them (the app never calls AWS).
+ses = data.ses_reputation()
+if ses["bounce"] or ses["complaint"]:
+    s1, s2, _ = st.columns(3)
+    for column, key, label, shown in ((s1, "bounce", "SES's bounce rate", ".2%"),
+                                      (s2, "complaint", "SES's complaint rate", ".3%")):
+        r = ses[key]
+        if r is None:
+            column.metric(label, "—", delta="no datapoint fetched", delta_color="off", delta_arrow="off")
+            continue
+        column.metric(label, f"{r['value']:{shown}}", delta=f"measured {r['measured_at']:%Y-%m-%d %H:%M} UTC",
+                      delta_color="off", delta_arrow="off",
+                      help=f"CloudWatch's {data.SES_METRICS[key]} for the account in {r['region']}, "
+                           f"fetched {r['fetched_at']:%Y-%m-%d %H:%M} UTC")
+    st.caption(f"Why they differ: SES judges a representative volume of the whole account's recent mail in "
+               f"{ses['region'] or 'its region'} (not our 30 days, and including mail whose events never "
+               "reached bouncedesk) and leaves out bounces to verified addresses; both count hard bounces "
+               "only and leave out mailbox-simulator and account-suppressed mail.")
+else:
+    st.caption("SES's own bounce and complaint rates can show here: run `python -m pipelines refresh` with "
+               "`--ses-reputation` (or `ses_reputation = true` in its config) where AWS credentials may read "
+               "CloudWatch.")
+
+if has_sends and not overview["daily"].is_empty():
     daily = overview["daily"]
-    if not daily.is_empty():
-        left, right = st.columns(2)
-        left.plotly_chart(charts.rate_figure(daily, levels.warning, levels.cutoff, height=280),
-                          key="overview-hard")
-        right.plotly_chart(charts.rate_figure(
-            daily, levels.complaint_warning, levels.complaint_cutoff, rate="complaint_rate",
-            count="complaints", rate_label="Complaint rate", height=280), key="overview-complaint")
+    left, right = st.columns(2)
+    left.plotly_chart(charts.rate_figure(daily, levels.warning, levels.cutoff, height=280),
+                      key="overview-hard")
+    right.plotly_chart(charts.rate_figure(
+        daily, levels.complaint_warning, levels.complaint_cutoff, rate="complaint_rate",
+        count="complaints", rate_label="Complaint rate", height=280), key="overview-complaint")
 
 st.subheader("Portals by status")
 st.caption("Worst first: mail switched off, over the cutoff, over the warning. "
@@ -79,7 +104,8 @@ if picked:
 st.subheader("New alerts from the last refresh")
 ui.table(data.recent_alerts(), "alerts.csv",
          "No status changes recorded: no portal changed status at the last refresh that found any.",
-         show=["recorded_at", "portal_id", "name", "scope", "from_status", "to_status", "hard_rate", "sent"])
+         show=["recorded_at", "portal_id", "name", "scope", "from_status", "to_status", "hard_rate", "sent",
+               "delivery"])
 
 with st.expander("Events loaded, by type"):
     ui.table(data.event_counts(), "event_counts.csv",

@@ -11,6 +11,21 @@ st.code("python -m pipelines refresh --source s3://bucket/prefix --directory exp
 st.subheader("Refresh runs")
 ui.table(data.refresh_runs(limit=200), "refresh_runs.csv", "No refresh has run yet.")
 
+st.subheader("Alert channels")
+channels = data.channel_health()
+ui.table(channels, "alert_channels.csv",
+         "No alert channel has run yet. Add `[[alerts.channels]]` (webhook, sns or email) to the refresh "
+         "config: alerts are then delivered after every refresh.",
+         show=["channel", "kind", "last_delivered_at", "failing_last_day", "retrying", "undeliverable",
+               "last_error"])
+if not channels.is_empty():
+    if channels["undeliverable"].sum():
+        st.warning("Some alerts were given up on after their channel's max_attempts: the receiver never "
+                   "heard of them. Fix the channel, then check it with the command below.")
+    st.caption("Check a channel with a harmless test message:")
+    st.code(f"python -m pipelines alerts test --config bouncedesk.toml --channel {channels['channel'][0]}",
+            language="bash")
+
 st.subheader("Quarantined input")
 ui.table(data.quarantined_records(limit=5000), "quarantine.csv",
          "Nothing quarantined: every record read so far was well-formed.")

@@ -42,6 +42,7 @@ class StepFailed(Exception):
 FAILED_WORDING = {
     "demo": "demo failed",
     "rebuild": "rebuild failed, the database is unchanged",
+    "reputation": "reputation failed, nothing recorded",
 }
 
 _LOAD_ONE = "run `python -m pipelines demo` or `python -m pipelines refresh`"
@@ -145,14 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
             "same event arriving twice counts once; bad records are quarantined, never fatal."
         ),
         epilog=(
-            "Prints progress on stderr and one key=value summary line on stdout. Exit codes: 0 done "
+            "Prints progress on stderr and one key=value summary line on stdout, after an `alert ...` "
+            "line per status change and, with alert channels configured, a `delivery channel=...` line "
+            "per channel (a failing channel is retried on the next refresh and never fails this one). "
+            "Exit codes: 0 done "
             "(also when nothing was new), 1 failed and nothing published, 2 usage error, 75 busy: "
             "another refresh is running or the database is held (nothing changed)."
         ),
     )
     r.add_argument("--source", action="append", default=[], metavar="SRC",
                    help="folder, s3://bucket/prefix, sqs://queue-name or queue URL (repeatable)")
-    r.add_argument("--config", metavar="FILE.toml", help="TOML file listing sources, directory, tag names")
+    r.add_argument("--config", metavar="FILE.toml",
+                   help="TOML file listing sources, directory, tag names and alert channels ([alerts])")
     r.add_argument("--directory", metavar="DIR", help="folder with portals.csv, users.csv, batches.csv")
     add_shared(r, "db")
     add_shared(r, "policy",
@@ -161,6 +166,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wait this long for a running refresh to finish (default: exit at once)")
     add_shared(r, "memory_limit", note="default: the config's memory_limit, else 1GB")
     add_shared(r, "quiet")
+    r.add_argument("--ses-reputation", action="store_true",
+                   help="after the load, also record SES's own bounce and complaint rates from CloudWatch "
+                        "(as the config's ses_reputation = true; never fails the refresh)")
+
+    al = sub.add_parser(
+        "alerts",
+        help="deliver the alert outbox, or send a test message through a channel",
+        description=(
+            "deliver: send every configured channel the alerts it has not accepted yet (a refresh does "
+            "this after each commit; run it to retry without loading). test: send one harmless test "
+            "message through one channel, to check its URL, credentials and receiver."
+        ),
+        epilog="Prints a `delivery channel=...` line per channel (deliver) or `test channel=... sent` "
+               "(test). Exit codes: 0 done (deliver: also when a channel failed; it is retried), "
+               "1 the test message was not accepted, 2 usage error or unknown channel, 75 busy.",
+    )
+    al.add_argument("action", choices=("deliver", "test"))
+    al.add_argument("--config", metavar="FILE.toml", required=True, help="the refresh config with [alerts]")
+    al.add_argument("--channel", metavar="NAME", help="test: the channel to send through")
+    add_shared(al, "db")
+    add_shared(al, "policy",
+               help="policy the digest judges portals by (default: pipelines/reports/policy_default.toml)")
 
     st = sub.add_parser(
         "status",
@@ -278,6 +305,42 @@ def build_parser() -> argparse.ArgumentParser:
                help="policy file for the recommended action (default: pipelines/reports/policy_default.toml)")
     add_shared(x, "db")
     x.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
+
+    ac = sub.add_parser(
+        "actions",
+        help="the policy's decisions for the LMS since a cursor (deactivate, suppress, portal cutoff)",
+        description=(
+            "List what the policy file's [actions] decides, committed after --since: learners to "
+            "deactivate, addresses to suppress, portals that reached the cutoff and portals back under "
+            "the warning level, each with its evidence and a stable id. Read-only: pass the printed "
+            "next cursor as --since next time to get only what is new."
+        ),
+        epilog="Prints one line per action, then `next_cursor=...` (with --json: one JSON document, "
+               "{\"actions\": [...], \"next_cursor\": ...}). Exit codes: 0 done (also when nothing is new), "
+               "2 usage error (a cursor this command did not print) or no database yet, 75 busy.",
+    )
+    ac.add_argument("--since", metavar="CURSOR", help="a next_cursor printed before (default: everything)")
+    add_shared(ac, "policy", help="policy file whose [actions] defines the kinds "
+                                  "(default: pipelines/reports/policy_default.toml)")
+    add_shared(ac, "db")
+    add_shared(ac, "json", help="one JSON document instead of lines")
+
+    rp = sub.add_parser(
+        "reputation",
+        help="record and print SES's own bounce and complaint rates (CloudWatch)",
+        description=(
+            "Read the account's Reputation.BounceRate and Reputation.ComplaintRate (namespace AWS/SES, "
+            "the latest datapoint of the last 24 hours) from CloudWatch with the standard AWS settings, "
+            "record them for the Overview, and print them. The app never calls AWS itself."
+        ),
+        epilog="Prints `region=... bounce_rate=... bounce_measured_at=... complaint_rate=... "
+               "complaint_measured_at=...` on stdout (rates as fractions: 0.02 = 2 %). Exit codes: 0 done "
+               "(also when CloudWatch holds no datapoint: a note on stderr), 1 CloudWatch could not be read "
+               "(no credentials or region, access refused, endpoint unreachable), 2 usage error or no "
+               "database yet, 75 busy.",
+    )
+    add_shared(rp, "db")
+    add_shared(rp, "json", help="JSON (a list of objects: metric, value, measured_at, region) instead")
     return parser
 
 
@@ -295,6 +358,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from pipelines.ingest.sources import open_source
 
     cfg = config_mod.load_config(args.config) if args.config else config_mod.RefreshConfig()
+    alerts = _alerts_config(cfg)  # a wrong channel is a usage error before anything loads
     specs = args.source or cfg.sources
     directory = args.directory or cfg.directory
     if not specs and not directory:
@@ -315,7 +379,59 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         rate = "" if a["hard_rate"] is None else f"{a['hard_rate']:.4f}"
         print(f"alert portal_id={a['portal_id']} scope={a['scope']} from={a['from_status'] or 'new'} "
               f"to={a['to_status']} hard_rate={rate} sent={a['sent']}")
+    _deliver_alerts(db, alerts, policy, summary.load_id if summary.committed else None)
     print(summary.line())
+    if args.ses_reputation or cfg.ses_reputation:
+        _ses_reputation_after_refresh(db, quiet=args.quiet)
+    return EXIT_OK
+
+
+def _alerts_config(cfg: config_mod.RefreshConfig):
+    from pipelines import notify
+
+    try:
+        return notify.parse_alerts(cfg.alerts, cfg.config_dir)
+    except notify.ChannelError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _deliver_alerts(db: Path, alerts, policy, since_load_id: int | None) -> None:
+    """After the commit: a channel that fails is retried next time; it never fails the command."""
+    from pipelines import notify
+
+    try:
+        reports = notify.deliver(db, alerts, policy=policy, since_load_id=since_load_id)
+    except warehouse.RefreshLocked:
+        print("alerts: another refresh is delivering; these alerts go with the next one", file=sys.stderr)
+        return
+    for report in reports:
+        print(report.line())
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from pipelines import notify
+
+    alerts = _alerts_config(config_mod.load_config(args.config))
+    if args.action == "test":
+        if not args.channel:
+            raise UsageError("alerts test needs --channel NAME")
+        try:
+            notify.send_test(alerts, args.channel)
+        except notify.ChannelError as exc:
+            raise UsageError(str(exc)) from None
+        except notify.DeliveryFailed as exc:
+            print(f"test channel={args.channel} failed: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"test channel={args.channel} sent")
+        return EXIT_OK
+    if not alerts.channels:
+        raise UsageError(f"{args.config} has no [[alerts.channels]]")
+    db = config_mod.resolve_db_path(args.db)
+    if not db.exists():
+        raise warehouse.DatabaseMissing(f"no database at {db}")
+    policy = load_policy(args.policy) if args.policy else None
+    for report in notify.deliver(db, alerts, policy=policy):
+        print(report.line())
     return EXIT_OK
 
 
@@ -471,6 +587,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_actions(args: argparse.Namespace) -> int:
+    import json
+
+    from pipelines.reports import actions
+
+    try:  # a malformed cursor is the caller's mistake, before any database is opened: exit 2
+        actions.parse_cursor(args.since)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
+    policy = load_policy(args.policy)
+    db = config_mod.resolve_db_path(args.db)
+    with warehouse.reader(db) as con:
+        feed = actions.actions(con, policy, args.since)
+    if args.json:
+        print(json.dumps(feed, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    for action in feed["actions"]:
+        print(actions.action_line(action))
+    print(f"next_cursor={feed['next_cursor']}")
+    return EXIT_OK
+
+
 def cmd_timeline(args: argparse.Namespace) -> int:
     from datetime import date, timedelta
 
@@ -550,6 +688,69 @@ def cmd_status_or_timeline(args: argparse.Namespace) -> int:
     return cmd_timeline(args) if args.timeline else cmd_status(args)
 
 
+def _reputation_line(region: str | None, rows: list) -> str:
+    """SES's figures as one key=value line: empty values for a metric CloudWatch had no datapoint of."""
+    from pipelines.ingest.reputation import METRICS
+
+    by_metric = {r.metric: r for r in rows}
+    parts = [f"region={region or ''}"]
+    for key, metric in METRICS.items():
+        r = by_metric.get(metric)
+        parts.append(f"{key}_rate={'' if r is None else f'{r.value:g}'}")
+        parts.append(f"{key}_measured_at={'' if r is None else _iso(r.measured_at)}")
+    return " ".join(parts)
+
+
+def _iso(at) -> str:
+    from datetime import UTC
+
+    return f"{at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _ses_reputation_after_refresh(db: Path, quiet: bool) -> None:
+    """After the load's summary: SES's own figures are an extra, so nothing here fails the refresh (no
+    credentials, access refused, no datapoint, the database held): it records nothing and says why
+    in one line on stderr, even with --quiet."""
+    from datetime import UTC, datetime
+
+    from pipelines.ingest import reputation
+
+    try:
+        region, rows = reputation.fetch_and_record(db, datetime.now(UTC))
+    except (reputation.ReputationUnavailable, warehouse.RefreshLocked, warehouse.DatabaseBusy) as exc:
+        print(f"ses_reputation: nothing recorded: {_one_line(str(exc))}", file=sys.stderr)
+        return
+    except Exception as exc:  # the load is committed; an unforeseen failure here must not undo its exit 0
+        print(f"ses_reputation: nothing recorded: {type(exc).__name__}: {_one_line(str(exc))}",
+              file=sys.stderr)
+        return
+    if not rows:
+        print(f"ses_reputation: nothing recorded: {reputation.nothing_found(region)}", file=sys.stderr)
+    elif not quiet:
+        print(f"ses_reputation: {_reputation_line(region, rows)}", file=sys.stderr)
+
+
+def cmd_reputation(args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from pipelines.ingest import reputation
+
+    db = config_mod.resolve_db_path(args.db)
+    if not db.exists():  # the figures are shown beside loaded data: load some first
+        raise warehouse.DatabaseMissing(f"no database at {db}")
+    # CloudWatch unreadable: ReputationUnavailable, exit 1 with its reason (the exit map's last row).
+    region, rows = reputation.fetch_and_record(db, datetime.now(UTC))
+    if not rows:
+        print(f"note: {reputation.nothing_found(region)}", file=sys.stderr)
+    if args.json:
+        print(json.dumps([{"metric": r.metric, "value": r.value, "measured_at": _iso(r.measured_at),
+                           "region": r.region} for r in rows], indent=1))
+    else:
+        print(_reputation_line(region, rows))
+    return EXIT_OK
+
+
 # Command -> handler; `main()` runs the one asked for through `run()` and the exit map.
 COMMANDS: dict[str, Handler] = {
     "refresh": cmd_refresh,
@@ -560,4 +761,7 @@ COMMANDS: dict[str, Handler] = {
     "project": cmd_project,
     "forget": cmd_forget,
     "export": cmd_export,
+    "actions": cmd_actions,
+    "alerts": cmd_alerts,
+    "reputation": cmd_reputation,
 }

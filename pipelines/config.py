@@ -54,6 +54,12 @@ class RefreshConfig:
     max_object_bytes: int = 2 * 1024**3
     # DuckDB's working memory in a refresh (its default is 80% of the machine); past it, disk.
     memory_limit: str = "1GB"
+    # The [alerts] section as written (pipelines.notify.parse_alerts reads it) and the config file's
+    # folder, against which its relative paths resolve.
+    alerts: dict = field(default_factory=dict)
+    config_dir: Path | None = None
+    # After each refresh, also record SES's own reputation figures (pipelines.ingest.reputation).
+    ses_reputation: bool = False
 
 
 def read_toml(path: Path, what: str) -> dict:
@@ -76,8 +82,14 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
     [attribution]
     portal_tag = "portal_id"
     portal_header = "X-Portal-Id"
+    [[alerts.channels]]            # delivery channels: pipelines/notify/channels.py
+    name = "ops"
+    kind = "webhook"
+    url_env = "BOUNCEDESK_OPS_WEBHOOK"
     ```
-    Relative paths resolve against the config file's folder.
+    Relative paths resolve against the config file's folder. `ses_reputation = true` (a top-level key,
+    default false) makes every refresh also record SES's own bounce and complaint rates from CloudWatch,
+    as `--ses-reputation` does; without credentials or access it records nothing and says why.
     """
     path = Path(path)
     data = read_toml(path, "config file")
@@ -88,9 +100,14 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
             return p
         return str((base / p).resolve())
 
-    unknown = set(data) - {"sources", "directory", "attribution", "max_object_bytes", "memory_limit"}
+    known = {"sources", "directory", "attribution", "max_object_bytes", "memory_limit", "alerts"}
+    known.add("ses_reputation")
+    unknown = set(data) - known
     if unknown:
         raise ValueError(f"config file {path}: unknown keys {sorted(unknown)}")
+    # A quoted "false" would be truthy: only a TOML boolean is accepted.
+    if not isinstance(data.get("ses_reputation", False), bool):
+        raise ValueError(f"config file {path}: ses_reputation must be true or false")
     attribution = Attribution(**data.get("attribution", {}))
     return RefreshConfig(
         sources=[local(s) for s in data.get("sources", [])],
@@ -98,6 +115,9 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
         attribution=attribution,
         max_object_bytes=int(data.get("max_object_bytes", RefreshConfig.max_object_bytes)),
         memory_limit=memory_size(str(data.get("memory_limit", RefreshConfig.memory_limit))),
+        alerts=data.get("alerts", {}),
+        config_dir=base,
+        ses_reputation=data.get("ses_reputation", False),
     )
 
 

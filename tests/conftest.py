@@ -113,3 +113,13 @@ def aws_env(moto_server, monkeypatch, tmp_path) -> str:
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.setenv(name, ",".join(filter(None, [os.environ.get(name), "127.0.0.1", "localhost"])))
     return moto_server
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver (tests/support/webhook.py) on a free local port, stopped after the test."""
+    from tests.support.webhook import Receiver
+
+    r = Receiver()
+    yield r
+    r.server.shutdown()

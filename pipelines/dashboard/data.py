@@ -10,8 +10,9 @@ from a page.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import duckdb
 import polars as pl
 
 from pipelines.dashboard.cache import page_data
@@ -125,6 +126,25 @@ def freshness(con) -> dict:
 @page_data
 def event_counts(con) -> pl.DataFrame:
     return reads.run(con, "event_counts")
+
+
+# CloudWatch's names of SES's figures, as the loader records them, by the rate of ours each sits beside.
+SES_METRICS = {"bounce": "Reputation.BounceRate", "complaint": "Reputation.ComplaintRate"}
+
+
+@page_data
+def ses_reputation(con) -> dict:
+    """SES's own figures as the last fetch from CloudWatch recorded them (the app never calls AWS):
+    `bounce` and `complaint`, each a row (value as a fraction, measured_at, fetched_at, region) or None
+    when never fetched, and the `region` they are for."""
+    try:
+        rows = reads.run(con, "ses_reputation")
+    except duckdb.CatalogException:  # a file from before the table existed: nothing fetched yet
+        rows = pl.DataFrame()
+    by_metric = {r["metric"]: r for r in rows.iter_rows(named=True)}
+    figures = {key: by_metric.get(metric) for key, metric in SES_METRICS.items()}
+    latest = max((r for r in figures.values() if r), key=lambda r: r["fetched_at"], default=None)
+    return {**figures, "region": latest["region"] if latest else None}
 
 
 # --- Portal ---------------------------------------------------------------------------------------
@@ -354,6 +374,12 @@ def unattributed_events(con, limit: int = 500) -> pl.DataFrame:
 def objects_by_status(con) -> pl.DataFrame:
     """Input objects read so far, by status (ok, partial, failed)."""
     return reads.run(con, "health_objects_by_status")
+
+
+@page_data
+def channel_health(con) -> pl.DataFrame:
+    """Every alert channel the database has seen: its last delivery and failure, its backlog."""
+    return reads.run(con, "channel_health", now=datetime.now(UTC))
 
 
 @page_data

@@ -93,6 +93,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "first_bounce": ("First bounce (UTC)", "text"), "last_bounce": ("Last bounce (UTC)", "text"),
     "upload_batch_id": ("Upload batch", "text"), "recommended_action": ("What to do", "text"),
     "advice": ("Advice", "text"), "message_type": ("Message type", "text"),
+    "delivery": ("Sent to", "text"), "channel": ("Channel", "text"), "kind": ("Kind", "text"),
+    "added_at": ("Configured (UTC)", "time"), "last_delivered_at": ("Last delivered (UTC)", "time"),
+    "last_failed_at": ("Last failure (UTC)", "time"), "last_error": ("Last error", "text"),
+    "retrying": ("Waiting for a retry", "int"), "undeliverable": ("Undeliverable", "int"),
+    "failing_last_day": ("Failures, last 24 h", "int"),
 }
 STATUS_LABELS = {"disabled": "Mail switched off", "exceeded": "Over the cutoff",
                  "approaching": "Over the warning", "ok": "OK", "insufficient_volume": "Too few sends"}

@@ -21,7 +21,7 @@ def record_transitions(con, load_id: int, policy: Policy | None = None) -> pl.Da
     as_of = metrics.default_as_of(con)
     current = now.select(
         "portal_id", "scope", "status", "hard_rate", "complaint_rate", "sent",
-        pl.lit(as_of).alias("as_of"), pl.lit(load_id, pl.Int64).alias("load_id"),
+        pl.lit(as_of).alias("as_of"), pl.lit(load_id, pl.Int64).alias("load_id"), "deciding_window",
     )
     before = reads.run(con, "last_statuses")
     joined = current.join(before, on=["portal_id", "scope"], how="left")
@@ -31,7 +31,7 @@ def record_transitions(con, load_id: int, policy: Policy | None = None) -> pl.Da
     )
     alerts = changed.select(
         pl.lit(load_id, pl.Int64).alias("load_id"), "as_of", "portal_id", "scope", "from_status",
-        pl.col("status").alias("to_status"), "hard_rate", "complaint_rate", "sent",
+        pl.col("status").alias("to_status"), "hard_rate", "complaint_rate", "sent", "deciding_window",
     )
     catalog.run_script(con, "commit/record_statuses.sql", tables={"current": current, "alerts": alerts})
     return changed.select("portal_id", "scope", "from_status", pl.col("status").alias("to_status"),

@@ -50,6 +50,9 @@ class Policy:
     source: str = "default"
     # A policy without [account] takes the default file's: SES's levels are not the portal's to set.
     account: AccountLevels | None = None
+    # The action kinds the file's [actions] turns on (ACTION_KINDS order); none for a file without it,
+    # nor for a Policy made in code: a decision that changes the LMS is never assumed.
+    actions: tuple[str, ...] = ()
 
     def windows_frame(self) -> pl.DataFrame:
         """One row per (portal or '*', window): the levels the status query judges against."""
@@ -77,10 +80,55 @@ def _check_levels(levels: dict, where: str) -> None:
         raise ValueError(f"{where}: warning levels must not exceed cutoffs")
 
 
+def _whole_days(value, where: str) -> float:
+    # A status timeline judges at the end of each UTC day: a window of whole days holds whole days of
+    # sending, which lets it count by day (queries/reads/status_timeline.sql) rather than by send.
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 1 or value != int(value):
+        raise ValueError(f"{where}: days must be a whole number of days, at least 1 (got {value!r})")
+    return float(value)
+
+
 def _event_minimum(value, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{where} must be a whole number >= 0")
     return value
+
+
+# [actions] key -> the action kind it turns on (`python -m pipelines actions`, pipelines/reports/actions.py).
+ACTION_KEYS = {
+    "deactivate_learner_after_hard_bounces": "deactivate_learner",
+    "suppress_address": "suppress_address",
+    "portal_over_cutoff": "portal_over_cutoff",
+    "portal_recovered": "portal_recovered",
+}
+ACTION_KINDS = tuple(ACTION_KEYS.values())
+
+
+def _actions(section, where: str) -> tuple[str, ...]:
+    """The kinds [actions] turns on. A key left out is off; an unknown key is refused, since a typo
+    would otherwise silently turn a decision off."""
+    if section is None:
+        return ()
+    if not isinstance(section, dict):
+        raise ValueError(f"{where}: [actions] must be a table")
+    unknown = set(section) - set(ACTION_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: [actions]: unknown keys {sorted(unknown)} "
+                         f"(known: {', '.join(ACTION_KEYS)})")
+    on = []
+    for key, kind in ACTION_KEYS.items():
+        value = section.get(key, False)
+        if key == "deactivate_learner_after_hard_bounces":
+            # The recommended action (queries/models/mart_address_facts.sql) deactivates on one dead
+            # bounce; another count would be a second rule, so only on (1) or off (0) is accepted.
+            if key in section and (isinstance(value, bool) or value not in (0, 1)):
+                raise ValueError(f"{where}: [actions] {key} must be 1 (deactivate after one hard bounce) "
+                                 "or 0 (off)")
+        elif not isinstance(value, bool):
+            raise ValueError(f"{where}: [actions] {key} must be true or false")
+        if value:
+            on.append(kind)
+    return tuple(on)
 
 
 def load_policy(path: str | os.PathLike | None = None) -> Policy:
@@ -96,7 +144,8 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
         _check_levels(w, f"policy {path}: window {i + 1}")
         events = {k: _event_minimum(w.get(k, default_events[k]), f"policy {path}: window {i + 1}: {k}")
                   for k in _EVENT_KEYS}
-        windows.append(Window(name=str(w.get("name", f"{w['days']}d")), days=float(w["days"]),
+        days = _whole_days(w["days"], f"policy {path}: window {i + 1}")
+        windows.append(Window(name=str(w.get("name", f"{w['days']}d")), days=days,
                               min_sent=int(w["min_sent"]), warning=float(w["warning"]),
                               cutoff=float(w["cutoff"]), complaint_warning=float(w["complaint_warning"]),
                               complaint_cutoff=float(w["complaint_cutoff"]), **events))
@@ -109,6 +158,8 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
             raise ValueError(f"policy {path}: portal {portal}: unknown keys {sorted(unknown)}")
         for k in set(levels) & set(_EVENT_KEYS):
             _event_minimum(levels[k], f"policy {path}: portal {portal}: {k}")
+        if "days" in levels:
+            _whole_days(levels["days"], f"policy {path}: portal {portal}")
         overrides[str(portal)] = levels
     account = data.get("account") or _default()["account"]
     unknown = set(account) - {"warning", "cutoff", "complaint_warning", "complaint_cutoff"}
@@ -122,4 +173,4 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
     _check_levels(levels.__dict__, f"policy {path}: [account]")
     address = data.get("address", {})
     return Policy(tuple(windows), overrides, int(address.get("soft_bounces_before_suppress", 3)), str(path),
-                  levels)
+                  levels, _actions(data.get("actions"), f"policy {path}"))

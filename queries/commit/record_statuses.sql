@@ -1,11 +1,11 @@
 -- Each refresh's judgement of every portal (the registered frames `current`: every portal and scope
 -- now, and `alerts`: the changes since the last judgement), in the commit's transaction: the changes
 -- are appended as alerts, and the current statuses replace the last ones.
-insert into _alerts
-select load_id, now(), * exclude (load_id)
+insert into _alerts by name
+select load_id, now() as recorded_at, * exclude (load_id), cast(uuid() as varchar) as alert_id
 from alerts;
 
 delete from _portal_status;
 
-insert into _portal_status
-select * from current;
+insert into _portal_status by name
+select * exclude (deciding_window) from current;

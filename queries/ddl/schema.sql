@@ -110,6 +110,31 @@ create table if not exists _alerts (
     sent bigint
 );
 
+-- The alert outbox's delivery state: one row per (alert or digest, channel) once delivery was tried.
+-- `alert_id` is _alerts.alert_id (the receivers' idempotency key), or `digest:<channel>:<UTC day>`.
+-- Pending: no row yet, or next_attempt_at set; delivered_at, gave_up_at or skipped_at end it.
+create table if not exists _alert_deliveries (
+    alert_id varchar not null,
+    channel varchar not null,
+    attempts integer not null,
+    first_attempt_at timestamptz,
+    last_attempt_at timestamptz,
+    next_attempt_at timestamptz,
+    delivered_at timestamptz,
+    gave_up_at timestamptz,
+    skipped_at timestamptz,           -- not this channel's: its transitions, portals or scopes
+    last_error varchar                -- the channel's answer, never its URL or credentials
+);
+
+-- Every delivery channel the database has seen: a channel delivers the alerts recorded by the load
+-- it was first seen at and later, never the history from before it was configured.
+create table if not exists _alert_channels (
+    channel varchar not null,
+    kind varchar not null,
+    since_load_id bigint not null,
+    added_at timestamptz not null
+);
+
 -- Erasure requests carried out (`python -m pipelines forget`): when and how much, never whom.
 create table if not exists _erasures (
     erased_at timestamptz not null,
@@ -125,6 +150,11 @@ alter table fct_recipient_events add column if not exists reason varchar;
 -- Records of the object that were control messages (SNS subscription confirmations, SES's topic
 -- validation test): read, neither loaded nor quarantined. Null in rows written before it existed.
 alter table _ingest_objects add column if not exists skipped bigint;
+-- Each alert's id, the receivers' idempotency key (a UUID: load ids start again after a rebuild).
+-- Null in alerts recorded before delivery existed: they are history, never delivered.
+alter table _alerts add column if not exists alert_id varchar;
+-- The policy window that decided the status the alert reports (null before it was recorded).
+alter table _alerts add column if not exists deciding_window varchar;
 
 -- The definition (`catalog.incremental_definitions_hash`) the incremental tables were last built with: a refresh
 -- rebuilds them whole when it differs, so a changed rule never mixes with rows built by the old one.
@@ -169,4 +199,15 @@ create table if not exists _directory_loads (
     portals bigint,
     users bigint,
     batches bigint
+);
+
+-- SES's own figures, fetched from CloudWatch (`refresh --ses-reputation`, `python -m pipelines reputation`)
+-- so the Overview can show them beside ours without calling AWS: the account's latest datapoint of each
+-- metric, one row per (region, metric, measured_at). Not derived from raw_objects: a rebuild cannot remake it.
+create table if not exists _ses_reputation (
+    fetched_at timestamptz not null,
+    region varchar,
+    metric varchar not null,          -- Reputation.BounceRate | Reputation.ComplaintRate
+    value double not null,            -- a fraction, as SES publishes it: 0.02 = 2 %
+    measured_at timestamptz not null  -- the start of the 5-minute period holding SES's datapoint
 );

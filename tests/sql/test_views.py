@@ -98,7 +98,8 @@ SAMPLE_PARAMS = {
     "portals": ["p1"], "with_subportals": True, "kind": "all", "query": "x", "batch_id": "b1",
     "recipient": "a@b.example", "days": 30, "min_sent": 100, "address": "a@b.example",
     "addresses": ["a@b.example"], "dead_domain_min_sent": 3, "horizon": 3, "baseline_days": 30.0,
-    "trend_days": 7.0, "q": "x'; select 1 --", "domains": ["b.example"],
+    "trend_days": 7.0, "q": "x'; select 1 --", "domains": ["b.example"], "channel": "ops",
+    "now": datetime(2026, 11, 20, tzinfo=UTC), "alert_id": "a1",
 }
 
 
