@@ -127,3 +127,18 @@ create or replace macro role_subject(address, domain) as
         ], address_local_part(address, domain))
         then address_local_part(address, domain) || '@'
     end;
+
+-- A message's bounce says the address itself is dead: classified hard for the address, or an SES
+-- hard bounce loaded before classification (no reason); a suppression-list bounce is not.
+create or replace macro is_dead_bounce(address_hard, hard_bounced, bounce_reason, suppressed) as
+    address_hard or (hard_bounced and bounce_reason is null and not suppressed);
+
+-- How many soft bounces in a row (no delivery between) make an address to suppress: the policy's
+-- [address] soft_bounces_before_suppress, set as a session variable by whoever reads the decision.
+create or replace macro soft_bounces_before_suppress() as
+    coalesce(cast(getvariable('soft_bounces_before_suppress') as integer), 3);
+
+-- A message in the address's current run of soft bounces: soft-bounced, not delivered, bounced after
+-- the address's last delivery (if any). Counted, they are its consecutive soft bounces.
+create or replace macro in_soft_run(soft_bounced, delivered, bounced_at, last_delivery_at) as
+    soft_bounced and not delivered and (last_delivery_at is null or bounced_at > last_delivery_at);

@@ -38,14 +38,11 @@ address_messages as (
         count(*) filter (where hard_bounced) as hard_bounces,
         count(*) filter (where soft_bounced) as soft_bounces,
         count(*) filter (where bounced_at is not null) as bounces,
-        -- Dead: classified hard for the address; an SES hard bounce loaded before classification
-        -- (no reason) counts too, a suppression-list bounce does not.
         count(*) filter (
-            where address_hard or (hard_bounced and bounce_reason is null and not suppressed)
+            where is_dead_bounce(address_hard, hard_bounced, bounce_reason, suppressed)
         ) as dead_bounces,
         count(*) filter (
-            where soft_bounced and not delivered
-                and (address_last_delivery_at is null or bounced_at > address_last_delivery_at)
+            where in_soft_run(soft_bounced, delivered, bounced_at, address_last_delivery_at)
         ) as consecutive_soft_bounces,
         count(*) filter (where complained) as complaints,
         bool_or(suppressed) as suppressed,

@@ -88,9 +88,7 @@ final as (
             when dead_bounces >= 1 or (suppressed and complaints = 0 and refusals = 0) then 'deactivate'
             when last_attempt_refused and domain_rejects_content
                 then 'ask their IT to allow-list our sender'
-            when consecutive_soft_bounces
-                >= coalesce(cast(getvariable('soft_bounces_before_suppress') as integer), 3)
-                then 'suppress'
+            when consecutive_soft_bounces >= soft_bounces_before_suppress() then 'suppress'
             when complaints >= 1 then 'stop mailing (complaint)'
             else 'none'
         end as recommended_action

@@ -9,8 +9,9 @@
 --       reads, the policy's [address] value) -> suppress_address, for any address of the portal.
 -- The mart's first-match order holds: a typo address is to be fixed, not deactivated; a refusal by a
 -- domain that rejects our content asks for allow-listing, not suppression.
--- The trigger, which this read only picks (it decides nothing): of the address's messages, marked as
--- fct_address_facts counts them (dead_bounces, consecutive_soft_bounces), the first dead bounce (else
+-- The trigger, which this read only picks (it decides nothing): of the address's messages, marked by
+-- the macros fct_address_facts counts them with (is_dead_bounce; the soft run since the last delivery,
+-- soft_bounces_before_suppress), the first dead bounce (else
 -- the first suppression-list bounce); the soft_bounces_before_suppress-th bounce of the soft run since
 -- the last delivery. So a further bounce of a decided address is no new decision, and a new run after
 -- a delivery is. Its event is the message's first committed bounce event: event_key keys the action
@@ -49,10 +50,9 @@ candidates as (
         d.recipient,
         o.message_key,
         o.bounced_at,
-        o.address_hard or (o.hard_bounced and o.bounce_reason is null and not o.suppressed) as dead,
+        is_dead_bounce(o.address_hard, o.hard_bounced, o.bounce_reason, o.suppressed) as dead,
         o.suppressed,
-        o.soft_bounced and not o.delivered
-            and (d.last_delivery_at is null or o.bounced_at > d.last_delivery_at) as in_soft_run
+        in_soft_run(o.soft_bounced, o.delivered, o.bounced_at, d.last_delivery_at) as in_soft_run
     from decided as d
     inner join fct_recipient_outcomes as o on o.portal_id = d.portal_id and o.recipient = d.recipient
     where o.bounced_at is not null
@@ -68,8 +68,7 @@ picked as (
         order by case when kind = 'deactivate_learner' then not dead end, bounced_at, message_key
     ) = case
         when kind = 'deactivate_learner' then 1
-        -- The mart's own threshold expression, unset variable included.
-        else coalesce(cast(getvariable('soft_bounces_before_suppress') as integer), 3)
+        else soft_bounces_before_suppress()
     end
 ),
 
