@@ -8,9 +8,11 @@ st.title("Pre-send check")
 st.caption("Before a bulk upload or invitation: which addresses will bounce, and would the send push the "
            "portal past the cutoff?")
 
-portal = ui.portal_picker("Portal", key="presend_portal", among=data.portals_with_status()["ids"])
+# Every known portal, a new one without mail on record too: its first upload is the send to check.
+portal = ui.portal_picker("Portal", key="presend_portal")
 if portal is None:
-    st.info("No portal has mail on record: the list is checked, but no projection can be made.")
+    st.info("No portal is known yet (load the LMS directory): the list is checked, but no projection "
+            "can be made.")
 
 upload = st.file_uploader("CSV of addresses (a column named email or address, else the first column)",
                           type=["csv", "txt"], key="presend_file")
@@ -29,8 +31,8 @@ if result.expected_hard_share is not None:
     c3.metric("Expected hard-bounce share", f"{result.expected_hard_share * 100:.1f}%",
               help=f"about {result.expected_hard_bounces:,} hard bounces")
     rate = "—" if result.projected_hard_rate is None else f"{result.projected_hard_rate * 100:.2f}%"
-    c4.metric("Projected status", result.projected_status,
-              help=f"now: {result.status}; hard rate after: {rate}")
+    c4.metric("Projected status", ui.status_label(result.projected_status),
+              help=f"now: {ui.status_label(result.status)}; hard rate after: {rate}")
     if result.crosses_cutoff or result.over_cutoff_after:
         st.error(f"Sending this list would take this portal to **exceeded**: the hard-bounce rate would "
                  f"reach {rate} (cutoff {result.cutoff * 100:.1f}%). Remove the flagged addresses first.")

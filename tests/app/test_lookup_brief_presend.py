@@ -189,3 +189,23 @@ def test_sql_in_the_presend_box_is_an_invalid_address_and_changes_nothing(portal
     sql_pieces = {k: v for k, v in flags.items() if set(k) & set("'();%=")}
     assert len(sql_pieces) >= 4 and set(sql_pieces.values()) == {"invalid_syntax"}
     assert reads.read(portal_db, "freshness")["events"][0] == before
+
+
+def test_a_portal_with_no_mail_yet_can_check_its_first_upload(tmp_path, monkeypatch):
+    from pipelines.ingest.refresh import refresh
+    from pipelines.ingest.sources import LocalSource
+    from tests import sesdata as ses
+    from tests.sql.test_rates_status import write_directory
+
+    # The directory lists p1..p4; only p2 has sent mail.
+    src, db = tmp_path / "ses", tmp_path / "d.duckdb"
+    ses.write_object(src, "1", [ses.send("m1", "a@x.example", "2026-11-20T10:00:00.000Z", portal="p2")])
+    refresh(db, [LocalSource(src)], write_directory(tmp_path / "dir"), quiet=True)
+    monkeypatch.setenv("BOUNCEDESK_DB", str(db))
+    at = run_page("pages/presend.py", portal="p3")
+    assert at.selectbox(key="presend_portal").value == "p3"
+    at.text_area(key="presend_text").input("new@x.example\nann@gmial.com").run()
+    assert not at.exception
+    # 2 sends on no history: too few to judge, before and after; said in words, not as a code.
+    status = next(m for m in at.metric if m.label == "Projected status")
+    assert status.value == "Too few sends"
