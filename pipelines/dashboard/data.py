@@ -327,7 +327,7 @@ def portals_with_status() -> dict:
 @page_data
 def restore_brief(con, portal_id: str) -> dict:
     """The portal's restore brief (`brief.restore_brief`), its status line and both documents."""
-    b = brief.restore_brief(con, portal_id)
+    b = brief.restore_brief(con, portal_id, status_table=status_table())
     return {"brief": b, "status_line": brief.status_line(b), "markdown": brief.to_markdown(b),
             "html": brief.to_html(b)}
 

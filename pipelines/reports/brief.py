@@ -80,10 +80,12 @@ def prevention_steps(causes: pl.DataFrame, actions: dict[str, int]) -> tuple[str
     return tuple(steps)
 
 
-def restore_brief(con, portal_id: str, policy: Policy | None = None) -> Brief:
-    statuses = metrics.portal_status(con, policy)
-    row = metrics.status_rows(statuses).filter(pl.col("portal_id") == portal_id)
-    levels = statuses.filter((pl.col("scope") == "alone") & (pl.col("portal_id") == portal_id))
+def restore_brief(con, portal_id: str, policy: Policy | None = None,
+                  status_table: pl.DataFrame | None = None) -> Brief:
+    """The portal's brief; `status_table`: `metrics.status_table` under `policy`, when the caller has
+    read it already."""
+    table = metrics.status_table(con, policy) if status_table is None else status_table
+    row = table.filter(pl.col("portal_id") == portal_id)
     as_of = metrics.default_as_of(con)
     until = (as_of or datetime(1970, 1, 1)).date()
     members = reads.members(con, portal_id)
@@ -105,8 +107,8 @@ def restore_brief(con, portal_id: str, policy: Policy | None = None) -> Brief:
         status=row.row(0, named=True) if row.height else None,
         as_of=as_of, daily=daily, causes=causes, breakdown=breakdown, addresses=addresses,
         actions=actions, cause_counts=cause_counts, prevention=prevention_steps(causes, action_map),
-        warning=levels["warning"][0] if levels.height else None,
-        cutoff=levels["cutoff"][0] if levels.height else None,
+        warning=row["warning"][0] if row.height else None,
+        cutoff=row["cutoff"][0] if row.height else None,
     )
 
 
