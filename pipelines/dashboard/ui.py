@@ -47,7 +47,8 @@ def download(df: pl.DataFrame, file_name: str, label: str = "Download CSV", key:
     """The CSV of `df` as it is: machine-friendly column names and raw values (`csv_safe.to_safe_csv`)."""
     from pipelines.reports.csv_safe import to_safe_csv
 
-    st.download_button(label, data=to_safe_csv(df), file_name=file_name, mime="text/csv",
+    # Written when the button is clicked, not on every render: most tables are read, not downloaded.
+    st.download_button(label, data=lambda: to_safe_csv(df), file_name=file_name, mime="text/csv",
                        on_click="ignore", key=key or f"dl-{file_name}")
 
 
