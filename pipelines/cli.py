@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ FAILED_WORDING = {
     "demo": "demo failed",
     "rebuild": "rebuild failed, the database is unchanged",
     "reputation": "reputation failed, nothing recorded",
+    "lake": "lake failed, its manifest still describes the last complete export",
 }
 
 _LOAD_ONE = "run `python -m pipelines demo` or `python -m pipelines refresh`"
@@ -119,6 +121,34 @@ SHARED_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 }
 
 
+def add_engine(parser: argparse.ArgumentParser) -> None:
+    """--engine duckdb|spark with the Spark engine's --lake and --spark-master."""
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="duckdb (default: the database file) or spark (the Parquet lake of --lake)")
+    parser.add_argument("--lake", metavar="DIR|s3://bucket/prefix",
+                        help="with --engine spark: the lake `lake export` wrote")
+    parser.add_argument("--spark-master", metavar="URL",
+                        help="with --engine spark: local[N] (default local[2]), spark://host:port or "
+                             "Spark Connect sc://host:port")
+
+
+@contextmanager
+def read_side(args: argparse.Namespace) -> Iterator[Any]:
+    """What a reporting command reads from: a reader of the database, or the lake on Spark."""
+    if getattr(args, "engine", "duckdb") == "spark":
+        if not args.lake:
+            raise UsageError("--engine spark needs --lake DIR (what `python -m pipelines lake export` wrote)")
+        from pipelines.lake import spark
+
+        try:
+            yield spark.SparkConnection(spark.session(args.spark_master), args.lake)
+        except spark.EngineError as exc:
+            raise UsageError(str(exc)) from None
+        return
+    with warehouse.reader(config_mod.resolve_db_path(args.db)) as con:
+        yield con
+
+
 def add_shared(parser: argparse.ArgumentParser, name: str, note: str | None = None,
                **overrides: Any) -> argparse.Action:
     """Add the shared option `name`; `note` is appended to its help in parentheses."""
@@ -169,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ses-reputation", action="store_true",
                    help="after the load, also record SES's own bounce and complaint rates from CloudWatch "
                         "(as the config's ses_reputation = true; never fails the refresh)")
+    r.add_argument("--lake", metavar="DIR|s3://bucket/prefix",
+                   help="after the load, export what changed to this Parquet lake (as `lake export`, or "
+                        "the config's lake = \"...\"; never fails the refresh)")
 
     al = sub.add_parser(
         "alerts",
@@ -203,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--window-days", type=int, metavar="N", help="override every policy window's length")
     add_shared(st, "policy")
     add_shared(st, "json", help="JSON (a list of objects) instead of a table")
+    add_engine(st)
     st.add_argument("--timeline", action="store_true",
                     help="day-by-day status per portal from --since to --until (replay a policy)")
     st.add_argument("--since", metavar="YYYY-MM-DD", help="first day of --timeline (default: 30 days back)")
@@ -304,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_shared(x, "policy",
                help="policy file for the recommended action (default: pipelines/reports/policy_default.toml)")
     add_shared(x, "db")
+    add_engine(x)
     x.add_argument("--out", required=True, metavar="FILE.csv", help="where to write the CSV")
 
     ac = sub.add_parser(
@@ -341,6 +376,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_shared(rp, "db")
     add_shared(rp, "json", help="JSON (a list of objects: metric, value, measured_at, region) instead")
+
+    lk = sub.add_parser(
+        "lake",
+        help="the facts as a partitioned Parquet lake (export)",
+        description=(
+            "export: write the fact tables (events, outcomes, address facts) and the directory as "
+            "Parquet under DIR or s3://bucket/prefix, partitioned by send date, with a _manifest.json "
+            "(columns and types in order, partitions with rows and bytes, the load id exported). Only "
+            "the partitions loads touched since the last export are rewritten, each swapped in whole; "
+            "everything after a directory load, an erasure or a rebuild."
+        ),
+        epilog="Prints progress on stderr and one `tables=... partitions_written=... partitions_kept=... "
+               "rows=... bytes=... seconds=... load_id=...` line on stdout. Exit codes: 0 done (also "
+               "when nothing changed), 1 failed (the manifest still describes the last complete export), "
+               "2 usage error or no database yet, 75 busy.",
+    )
+    lk.add_argument("action", choices=tuple(LAKE_ACTIONS), help="export: write what changed to the lake")
+    lk.add_argument("--to", metavar="DIR|s3://bucket/prefix", help="export: the lake's folder or S3 prefix")
+    add_shared(lk, "db")
+    lk.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="wait this long for a running refresh to finish (default: exit at once)")
+    add_shared(lk, "memory_limit", note="default %(default)s", default=config_mod.RefreshConfig.memory_limit)
+    add_shared(lk, "quiet")
     return parser
 
 
@@ -383,6 +441,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     print(summary.line())
     if args.ses_reputation or cfg.ses_reputation:
         _ses_reputation_after_refresh(db, quiet=args.quiet)
+    if args.lake or cfg.lake:
+        _lake_after_refresh(db, args.lake or cfg.lake, args.wait, quiet=args.quiet, memory_limit=memory_limit)
     return EXIT_OK
 
 
@@ -526,8 +586,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy)
     as_of = _parse_time(args.as_of)
-    db = config_mod.resolve_db_path(args.db)
-    table = metrics.read_status(db, policy, as_of, args.window_days)
+    if args.engine == "spark":
+        with read_side(args) as con:
+            table = metrics.status_table(con, policy, as_of, args.window_days)
+    else:
+        table = metrics.read_status(config_mod.resolve_db_path(args.db), policy, as_of, args.window_days)
     rows = table.select(*STATUS_FIELDS).to_dicts()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -565,11 +628,10 @@ def cmd_export(args: argparse.Namespace) -> int:
                              "e.g. 2026-11-01T00:00Z") from None
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
     policy = load_policy(args.policy) if args.policy else None
-    db = config_mod.resolve_db_path(args.db)
     out = Path(args.out)
     # An unknown portal id (export.UnknownPortal) or an empty one is a ValueError: exit 2.
     try:
-        with warehouse.reader(db) as con:
+        with read_side(args) as con:
             covered = export.scope(con, args.portal, args.with_subportals).portals
             df = export.bounced_addresses(con, args.portal, args.with_subportals, since, args.kind,
                                           policy=policy)
@@ -751,6 +813,52 @@ def cmd_reputation(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lake(args: argparse.Namespace) -> int:
+    return LAKE_ACTIONS[args.action](args)
+
+
+def _lake_export(args: argparse.Namespace) -> int:
+    from pipelines.lake import export
+
+    if not args.to:
+        raise UsageError("lake export needs --to DIR or s3://bucket/prefix")
+    export.open_lake(args.to)  # a malformed s3:// URL is a usage error, before the database is opened
+    memory_limit = config_mod.memory_size(args.memory_limit)
+    db = config_mod.resolve_db_path(args.db)
+    try:
+        result = export.export_lake(db, args.to, quiet=args.quiet, wait_seconds=args.wait,
+                                    memory_limit=memory_limit)
+    except ValueError as exc:  # the arguments were fine: the export itself failed (exit 1)
+        raise StepFailed(str(exc)) from exc
+    print(result.line())
+    return EXIT_OK
+
+
+def _lake_after_refresh(db: Path, target: str, wait_seconds: float, quiet: bool,
+                        memory_limit: str | None) -> None:
+    """After the load's summary: the load is committed, so a failing export (the lake unreachable, the
+    lock taken by the next refresh) never fails the refresh. It says why in one `lake: ...` line on
+    stderr; the next export catches up, from the last export that completed."""
+    from pipelines.lake.export import export_lake
+
+    try:
+        result = export_lake(db, target, quiet=quiet, wait_seconds=wait_seconds, memory_limit=memory_limit)
+    except warehouse.RefreshLocked:
+        print("lake: not exported: another refresh holds the database; the next export catches up",
+              file=sys.stderr)
+        return
+    except Exception as exc:
+        print(f"lake: not exported: {type(exc).__name__}: {_one_line(str(exc))}", file=sys.stderr)
+        return
+    print(f"lake {result.line()}")
+
+
+# `lake ACTION` -> its handler; each reads the options it needs from the `lake` parser.
+LAKE_ACTIONS: dict[str, Handler] = {
+    "export": _lake_export,
+}
+
+
 # Command -> handler; `main()` runs the one asked for through `run()` and the exit map.
 COMMANDS: dict[str, Handler] = {
     "refresh": cmd_refresh,
@@ -764,4 +872,5 @@ COMMANDS: dict[str, Handler] = {
     "actions": cmd_actions,
     "alerts": cmd_alerts,
     "reputation": cmd_reputation,
+    "lake": cmd_lake,
 }

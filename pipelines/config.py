@@ -60,6 +60,8 @@ class RefreshConfig:
     config_dir: Path | None = None
     # After each refresh, also record SES's own reputation figures (pipelines.ingest.reputation).
     ses_reputation: bool = False
+    # After each refresh, also export what changed to this Parquet lake (pipelines.lake.export).
+    lake: str | None = None
 
 
 def read_toml(path: Path, what: str) -> dict:
@@ -90,6 +92,8 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
     Relative paths resolve against the config file's folder. `ses_reputation = true` (a top-level key,
     default false) makes every refresh also record SES's own bounce and complaint rates from CloudWatch,
     as `--ses-reputation` does; without credentials or access it records nothing and says why.
+    `lake = "DIR"` or `"s3://bucket/prefix"` (top-level) exports what changed to that Parquet lake after
+    each refresh, as `--lake` does; a failing export never fails the refresh.
     """
     path = Path(path)
     data = read_toml(path, "config file")
@@ -102,6 +106,7 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
 
     known = {"sources", "directory", "attribution", "max_object_bytes", "memory_limit", "alerts"}
     known.add("ses_reputation")
+    known.add("lake")
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"config file {path}: unknown keys {sorted(unknown)}")
@@ -118,6 +123,7 @@ def load_config(path: str | os.PathLike) -> RefreshConfig:
         alerts=data.get("alerts", {}),
         config_dir=base,
         ses_reputation=data.get("ses_reputation", False),
+        lake=local(data["lake"]) if data.get("lake") else None,
     )
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines import warehouse
-from pipelines.ingest.sources import _aws_client
+from pipelines.ingest.sources import aws_client
 from pipelines.warehouse import catalog
 
 NAMESPACE = "AWS/SES"
@@ -60,7 +60,7 @@ def cloudwatch_client():
     import botocore.exceptions
 
     try:
-        return _aws_client("cloudwatch")
+        return aws_client("cloudwatch")
     except botocore.exceptions.NoRegionError as exc:
         raise ReputationUnavailable(
             "no AWS region configured (set AWS_DEFAULT_REGION or AWS_REGION)") from exc

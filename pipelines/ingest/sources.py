@@ -23,7 +23,7 @@ _DEFAULT_MAX_ATTEMPTS = 6
 log = logging.getLogger(__name__)
 
 
-def _aws_client(service: str):
+def aws_client(service: str):
     """A boto3 client configured the standard AWS way; our retry default yields to the user's.
 
     `AWS_MAX_ATTEMPTS`/`AWS_RETRY_MODE` (or `max_attempts`/`retry_mode` in the profile) win over
@@ -113,7 +113,7 @@ class S3Source:
     @property
     def client(self):
         if self._client is None:
-            self._client = _aws_client("s3")
+            self._client = aws_client("s3")
         return self._client
 
     def list(self) -> Iterator[ObjectRef]:
@@ -159,7 +159,7 @@ class SqsSource:
     @property
     def client(self):
         if self._client is None:
-            self._client = _aws_client("sqs")
+            self._client = aws_client("sqs")
         return self._client
 
     @property

@@ -5,7 +5,20 @@ insert into raw_objects select * from stg.raw_objects;
 
 insert into _quarantine select * from stg._quarantine;
 
--- SES reports a bounce that a log delivered first: keep SES's (its type decides the SES rate).
+-- SES reports a bounce that a log delivered first: keep SES's (its type decides the SES rate). The
+-- messages whose log rows go are noted first: their outcome rows may lie on the mail's own date,
+-- outside this load's send dates (queries/commit/refresh_aggregates.sql rebuilds them).
+set variable replaced_log_messages = (
+    select coalesce(list(distinct coalesce(f.message_id, f.event_key)), []::varchar[])
+    from fct_recipient_events as f
+    where f.source_kind = 'log'
+        and exists (
+            select 1 from stg.staged_facts as s
+            where s.event_type = 'Bounce' and s.source_kind <> 'log'
+                and s.message_id = f.message_id and s.recipient = f.recipient
+        )
+);
+
 delete from fct_recipient_events as f
 where f.source_kind = 'log'
     and exists (

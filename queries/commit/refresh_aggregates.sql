@@ -22,13 +22,14 @@ set variable touched_scope = {
     'last_sent': getvariable('touched_sent_dates').last_sent
 };
 
--- Touched messages that also have bounce-mail facts: their outcome may be dated by the mail.
-set variable touched_mail_messages = (
+-- Touched messages that have bounce-mail facts, or had them until this load replaced them with SES's
+-- (queries/commit/load.sql): their outcome may be dated by the mail.
+set variable touched_mail_messages = list_distinct(list_concat((
     select coalesce(list(distinct coalesce(message_id, event_key)), []::varchar[])
     from fct_recipient_events
     where source_kind = 'log'
         and coalesce(message_id, event_key) in (select unnest(getvariable('touched_messages')))
-);
+), coalesce(getvariable('replaced_log_messages'), []::varchar[])));
 
 -- A re-attributed message moves its address between portals: every portal's row of it changes.
 set variable touched_recipients = (

@@ -211,3 +211,21 @@ create table if not exists _ses_reputation (
     value double not null,            -- a fraction, as SES publishes it: 0.02 = 2 %
     measured_at timestamptz not null  -- the start of the 5-minute period holding SES's datapoint
 );
+
+-- Parquet lake exports (`python -m pipelines lake export`), one row per export: the next export to the
+-- same target rewrites only the partitions the loads after `load_id` touched, unless something below
+-- moved since (then it rewrites everything). Not carried over by a rebuild, whose loads start from 1.
+create table if not exists _lake_exports (
+    target varchar not null,          -- the folder (absolute) or s3://bucket/prefix
+    load_id bigint not null,          -- the newest load the export holds
+    exported_at timestamptz not null,
+    lineage timestamptz,              -- started_at of the database's first load: differs after a rebuild
+    erasures bigint not null,         -- _erasures rows at the export: a later erasure rewrites everything
+    aggregates_built_at timestamptz,  -- the incremental tables' last whole rebuild (directory load, definition)
+    full_export boolean not null,
+    partitions_written bigint not null,
+    partitions_kept bigint not null,
+    rows_written bigint not null,
+    bytes_written bigint not null,
+    seconds double not null
+);

@@ -123,3 +123,21 @@ def test_an_older_database_says_to_refresh_and_one_refresh_with_nothing_new_upgr
     assert_equal(db)
     with warehouse.reader(db) as con:
         assert metrics.status_table(con)["portal_id"].to_list() == ["p1"]
+
+
+def test_an_ses_bounce_replacing_a_bounce_mail_dated_another_day_leaves_no_stale_row(tmp_path):
+    src, logs, db = tmp_path / "ses", tmp_path / "logs", tmp_path / "d.duckdb"
+    logs.mkdir()
+    # 1. A bounce mail about m7, dated by its returned headers (2026-11-20, dsn_mail's date).
+    (logs / "1.eml").write_bytes(dsn_mail("d@x.example", "m7"))
+    refresh(db, [LocalSource(logs)], quiet=True)
+    # 2. SES's own Send and Bounce of m7, sent the next day: SES's bounce replaces the mail's, whose
+    #    outcome row lay on a send date this load does not touch.
+    day2, later = "2026-11-21T09:00:00.000Z", "2026-11-21T09:00:05.000Z"
+    ses.write_object(src, "2", [ses.send("m7", "d@x.example", day2),
+                                ses.bounce("m7", "d@x.example", day2, later)])
+    refresh(db, [LocalSource(src)], quiet=True)
+    assert_equal(db)
+    with warehouse.reader(db) as con:  # one hard bounce, counted once
+        assert con.execute("select count(*) filter (where hard_bounced) from fct_recipient_outcomes"
+                           ).fetchall() == [(1,)]
