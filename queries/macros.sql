@@ -44,6 +44,7 @@ create or replace macro percent_text(rate) as cast(round(rate * 100, 2) as varch
 
 -- The level a status was judged against, in words (what an analyst asks first). For an ok window
 -- whose rate reached a warning level on too few events to judge, it says so: that decided.
+-- (nullif: a branch that shows a rate has sends; said for engines that compute it before the branch.)
 create or replace macro status_reason(status, sent, hard_bounced, complaints, min_sent,
                                       min_hard_bounces, min_complaints, warning, cutoff,
                                       complaint_warning, complaint_cutoff) as
@@ -51,16 +52,16 @@ create or replace macro status_reason(status, sent, hard_bounced, complaints, mi
         when status = 'disabled' then 'mail switched off in the directory'
         when status = 'insufficient_volume' then 'too few sends to judge'
         when judged_rate(hard_bounced, sent, min_sent, min_hard_bounces) >= cutoff
-            then 'hard-bounce rate ' || percent_text(hard_bounced / sent) || ' >= cutoff '
+            then 'hard-bounce rate ' || percent_text(hard_bounced / nullif(sent, 0)) || ' >= cutoff '
                 || percent_text(cutoff)
         when judged_rate(complaints, sent, min_sent, min_complaints) >= complaint_cutoff
-            then 'complaint rate ' || percent_text(complaints / sent) || ' >= cutoff '
+            then 'complaint rate ' || percent_text(complaints / nullif(sent, 0)) || ' >= cutoff '
                 || percent_text(complaint_cutoff)
         when judged_rate(hard_bounced, sent, min_sent, min_hard_bounces) >= warning
-            then 'hard-bounce rate ' || percent_text(hard_bounced / sent) || ' >= warning '
+            then 'hard-bounce rate ' || percent_text(hard_bounced / nullif(sent, 0)) || ' >= warning '
                 || percent_text(warning)
         when judged_rate(complaints, sent, min_sent, min_complaints) >= complaint_warning
-            then 'complaint rate ' || percent_text(complaints / sent) || ' >= warning '
+            then 'complaint rate ' || percent_text(complaints / nullif(sent, 0)) || ' >= warning '
                 || percent_text(complaint_warning)
         when hard_bounced / nullif(sent, 0) >= warning
             then 'too few hard bounces to judge (' || cast(hard_bounced as varchar) || ' < '

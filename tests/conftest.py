@@ -22,17 +22,20 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 def pytest_addoption(parser):
     parser.addoption("--run-e2e", action="store_true", default=False,
-                     help="also run the real-browser tests (marker e2e; needs Debian's chromium)")
+                     help="also run the tests of real runtimes: the browser (marker e2e; needs Debian's "
+                          "chromium) and Spark (marker spark; needs a Java 17 runtime)")
 
 
 def pytest_collection_modifyitems(config, items):
-    """The browser tests are opt-in: without --run-e2e they are skipped, saying how to run them."""
+    """The browser and Spark tests are opt-in: without --run-e2e they are skipped, saying how to run them."""
     if config.getoption("--run-e2e"):
         return
-    skip = pytest.mark.skip(reason="real-browser test: opt in with --run-e2e (needs chromium; .ci/run does)")
+    reasons = {"e2e": "real-browser test: opt in with --run-e2e (needs chromium; .ci/run does)",
+               "spark": "Spark engine test: opt in with --run-e2e (needs a Java runtime; .ci/run does)"}
     for item in items:
-        if item.get_closest_marker("e2e"):
-            item.add_marker(skip)
+        for marker, reason in reasons.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _free_port() -> int:

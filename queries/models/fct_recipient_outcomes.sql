@@ -91,7 +91,9 @@ flags as (
         bool_or(event_type = 'Bounce' and bounce_subtype = 'OnAccountSuppressionList')
             as on_account_suppressed,
         bool_or(event_type = 'Bounce' and bounce_class = 'hard') as address_hard,
-        arg_max(reason, case when event_type = 'Bounce' then event_at end) as bounce_reason,
+        -- The filter is arg_max's own rule (it skips a null reason), said for engines that do not skip it.
+        arg_max(reason, case when event_type = 'Bounce' then event_at end) filter (where reason is not null)
+            as bounce_reason,
         max(case when event_type = 'Bounce' then event_at end) as bounced_at,
         min(seen_at) as first_event_at,
         max(seen_at) as last_event_at,

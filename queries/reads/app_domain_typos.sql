@@ -14,7 +14,10 @@ final as (
         t.suggestion,
         count(distinct f.recipient) as addresses,
         count(distinct f.recipient) filter (where f.bounces > 0) as bounced_addresses,
-        string_agg(distinct coalesce(f.portal_id, '(unattributed)'), ', ') as portals,
+        string_agg(
+            distinct coalesce(f.portal_id, '(unattributed)'), ', '
+            order by coalesce(f.portal_id, '(unattributed)')
+        ) as portals,
         min(f.recipient) as example
     from int_domain_typos as t
     inner join scoped as f on f.recipient_domain = t.domain

@@ -9,6 +9,9 @@ with daily as (
     where sent and portal_id is not null
         and sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
         and sent_at <= $as_of::timestamptz
+        -- The window by send date too (implied: sent_date is sent_at's UTC date): a lake prunes by it.
+        and sent_date between cast($as_of::timestamptz - to_days(cast($window_days as integer)) as date)
+            and cast($as_of::timestamptz as date)
     group by portal_id, sent_date
 ),
 

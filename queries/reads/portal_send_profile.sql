@@ -23,6 +23,10 @@ recent as (
         and o.sent_at <= $as_of::timestamptz
         and o.sent_at > $as_of::timestamptz
         - to_microseconds(cast(greatest($baseline_days, $trend_days) * 86400e6 as bigint))
+        -- The window by send date too (implied: sent_date is sent_at's UTC date): a lake prunes by it.
+        and o.sent_date between cast($as_of::timestamptz
+            - to_microseconds(cast(greatest($baseline_days, $trend_days) * 86400e6 as bigint)) as date)
+            and cast($as_of::timestamptz as date)
 ),
 
 baseline as (

@@ -25,6 +25,10 @@ recent as (
         and sent_at > $as_of::timestamptz - to_microseconds(
             cast((select max(days) from policy_windows) * 86400e6 as bigint)
         )
+        -- The window by send date too (implied: sent_date is sent_at's UTC date): a lake prunes by it.
+        and sent_date between cast($as_of::timestamptz - to_microseconds(
+            cast((select max(days) from policy_windows) * 86400e6 as bigint)
+        ) as date) and cast($as_of::timestamptz as date)
 ),
 
 scopes as (

@@ -55,6 +55,9 @@ sends as (
         and o.portal_id in (select portal_id from members)
         and o.sent_at <= $as_of::timestamptz
         and o.sent_at > (select min(starts_after) from bounds)
+        -- The window by send date too (implied: sent_date is sent_at's UTC date): a lake prunes by it.
+        and o.sent_date between cast((select min(starts_after) from bounds) as date)
+            and cast($as_of::timestamptz as date)
     group by o.sent_at
 ),
 

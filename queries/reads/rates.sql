@@ -12,6 +12,9 @@ with window_rows as (
     from fct_rated_outcomes
     where sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
         and sent_at <= $as_of::timestamptz
+        -- The window by send date too (implied: sent_date is sent_at's UTC date): a lake prunes by it.
+        and sent_date between cast($as_of::timestamptz - to_days(cast($window_days as integer)) as date)
+            and cast($as_of::timestamptz as date)
         and (
             cast($portals as varchar[]) is null
             or list_contains(cast($portals as varchar[]), portal_id)

@@ -76,6 +76,9 @@ sends as (
     where o.sent
         and o.sent_at <= (select max(as_of) from bounded)
         and o.sent_at > (select min(starts_after) from bounded)
+        -- The window by send date too (implied: sent_date is sent_at's UTC date): a lake prunes by it.
+        and o.sent_date between cast((select min(starts_after) from bounded) as date)
+            and cast((select max(as_of) from bounded) as date)
     group by s.scope_id, cast(o.sent_at as date)
 ),
 
