@@ -141,9 +141,10 @@ def read_side(args: argparse.Namespace) -> Iterator[Any]:
         from pipelines.lake import spark
 
         try:
-            yield spark.SparkConnection(spark.session(args.spark_master), args.lake)
+            con = spark.connect(args.lake, args.spark_master)
         except spark.EngineError as exc:
             raise UsageError(str(exc)) from None
+        yield con
         return
     with warehouse.reader(config_mod.resolve_db_path(args.db)) as con:
         yield con

@@ -218,7 +218,7 @@ def export_lake(db: Path, target: str, quiet: bool = True, wait_seconds: float =
         raise warehouse.DatabaseMissing(f"no database at {db}")
     lake = open_lake(target)
     with warehouse.refresh_lock(db, wait_seconds):
-        old = _parse_manifest(lake.read_manifest())
+        old = parse_manifest(lake.read_manifest())
         with warehouse.reader(db, views=False) as con:
             state = _row(con, "lake/database_state.sql", {})
             last = _last_export(con, lake.name)
@@ -410,7 +410,7 @@ def _row(con: duckdb.DuckDBPyConnection, path: str, params: dict) -> dict | None
     return None if row is None else dict(zip([d[0] for d in cur.description], row, strict=True))
 
 
-def _parse_manifest(data: bytes | None) -> dict | None:
+def parse_manifest(data: bytes | None) -> dict | None:
     """The lake's manifest, or None when there is none this code wrote (then everything is rewritten)."""
     if data is None:
         return None

@@ -13,11 +13,9 @@ spark`, `lake marts`); the app keeps reading DuckDB.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -90,7 +88,7 @@ class _Result:
 class SparkConnection:
     """The lake at `lake` on `spark`, with the models as temporary views; see the module's docstring."""
 
-    def __init__(self, spark, lake: str) -> None:
+    def __init__(self, spark, lake: str, manifest: dict | None = None) -> None:
         self.spark = spark
         self.lake = lake
         for name, fn, return_type in spark_sql.UDFS:
@@ -99,7 +97,7 @@ class SparkConnection:
         # declared before any view reads them, unset (null) as in a fresh DuckDB connection.
         for name, kind in spark_sql.SESSION_VARIABLES.items():
             spark.sql(f"declare or replace variable {name} {kind} default null")
-        manifest = read_manifest(lake)
+        manifest = manifest or read_manifest(lake)
         for table, spec in manifest["tables"].items():
             _register_table(spark, lake, table, spec)
         for name, text in spark_sql.spark_models():
@@ -131,6 +129,12 @@ class SparkConnection:
         self.spark.catalog.dropTempView(name)
 
 
+def connect(lake: str, master: str | None = None) -> SparkConnection:
+    """The lake on Spark; a missing or foreign manifest is an EngineError before any JVM starts."""
+    manifest = read_manifest(lake)
+    return SparkConnection(session(master), lake, manifest)
+
+
 @cache
 def _spark_text(text: str) -> str:
     return spark_sql.to_spark(text)
@@ -141,23 +145,14 @@ def _args(params: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def read_manifest(lake: str) -> dict:
-    """The lake's `_manifest.json` (pipelines/lake/export.py writes it last)."""
-    if lake.startswith("s3://"):
-        import boto3
+    """The lake's `_manifest.json`, read as the export wrote it (a folder or s3://bucket/prefix)."""
+    from pipelines.lake.export import open_lake, parse_manifest
 
-        bucket, _, prefix = lake[5:].partition("/")
-        key = f"{prefix.rstrip('/')}/_manifest.json" if prefix else "_manifest.json"
-        try:
-            body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        except Exception as exc:
-            raise EngineError(f"no lake manifest at s3://{bucket}/{key}: run `python -m pipelines lake "
-                              "export --to …` first") from exc
-        return json.loads(body)
-    path = Path(lake) / "_manifest.json"
-    if not path.exists():
-        raise EngineError(f"no lake manifest at {path}: run `python -m pipelines lake export --to {lake}` "
-                          "first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    manifest = parse_manifest(open_lake(lake).read_manifest())
+    if manifest is None:
+        raise EngineError(f"no lake manifest this release reads in {lake}: run `python -m pipelines lake "
+                          f"export --to {lake}` first")
+    return manifest
 
 
 def _register_table(spark, lake: str, table: str, spec: dict) -> None:
