@@ -465,6 +465,10 @@ def _deliver_alerts(db: Path, alerts, policy, since_load_id: int | None) -> None
     except warehouse.RefreshLocked:
         print("alerts: another refresh is delivering; these alerts go with the next one", file=sys.stderr)
         return
+    except Exception as exc:  # the load is committed: its exit code must not say otherwise
+        print(f"alerts: delivery stopped ({type(exc).__name__}: {exc}); undelivered alerts wait for the "
+              "next refresh", file=sys.stderr)
+        return
     for report in reports:
         print(report.line())
 

@@ -324,3 +324,14 @@ def test_a_digest_channel_gets_one_message_a_day_instead_of_one_per_change(tmp_p
         (20, 0.05, "approaching")
     assert "Portals approaching or over (1):" in doc["text"]
     assert run(day + timedelta(days=1, hours=7)) == 1  # the next day's
+
+
+def test_a_delivery_that_cannot_even_start_never_fails_the_committed_refresh(tmp_path, portal_db, receiver,
+                                                                             capsys, monkeypatch):
+    def busy(*args, **kwargs):
+        raise warehouse.DatabaseBusy("refresh: the database is held by another process")
+
+    monkeypatch.setattr(notify, "deliver", busy)
+    code, out, err = refresh_cli(capsys, portal_db, config_file(tmp_path, webhook(receiver.url)))
+    assert code == 0 and "committed=True" in out
+    assert "alerts: delivery stopped (DatabaseBusy" in err and "wait for the next refresh" in err
