@@ -54,7 +54,8 @@ def download(df: pl.DataFrame, file_name: str, label: str = "Download CSV", key:
 
 # --- tables for people ----------------------------------------------------------------------------
 # One spec for every table: a column's name -> (label, kind). Kinds: "pct" (a 0-1 rate shown as a
-# percentage), "int" (a count with thousands separators), "time" (a UTC timestamp), "date", "status"
+# percentage), "int" (a count with thousands separators), "number" (any other measure, 2 decimals),
+# "time" (a UTC timestamp), "date", "status"
 # (a coloured label), "choice" (a code shown in words, `CHOICES`), "trend" (a sparkline), "text".
 # A column not named here is labelled from its name and formatted by its type (a float whose name
 # holds "rate" or "share" is a percentage). The screen shows the labels; the CSV keeps the names and
@@ -67,7 +68,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "complaint_rate": ("Complaint rate", "pct"), "delivery_rate": ("Delivery rate", "pct"),
     "rollup_hard_rate": ("Hard-bounce rate with sub-portals", "pct"),
     "share_of_hard_bounces": ("Share of hard bounces", "pct"), "rate": ("Rate", "pct"),
-    "baseline_rate": ("Portal's usual rate", "pct"),
+    "baseline_rate": ("Portal's usual rate", "pct"), "hard_probability": ("Chance of a hard bounce", "pct"),
     "sent": ("Sends", "int"), "rollup_sent": ("Sends with sub-portals", "int"),
     "hard_bounced": ("Hard bounces", "int"), "soft_bounced": ("Soft bounces", "int"),
     "rollup_hard_bounced": ("Hard bounces with sub-portals", "int"),
@@ -134,6 +135,8 @@ def column_spec(name: str, dtype: pl.DataType) -> tuple[str, str]:
         return label, "pct"
     if dtype.is_integer():
         return label, "int"
+    if dtype.is_float():
+        return label, "number"
     return label, "text"
 
 
@@ -146,6 +149,8 @@ def _column_config(name: str, label: str, kind: str):
         return cc.NumberColumn(label, format="percent")
     if kind == "int":
         return cc.NumberColumn(label, format="localized")
+    if kind == "number":  # a measure that is neither a count nor a rate (seconds, a distance)
+        return cc.NumberColumn(label, format="%.2f")
     if kind == "time":
         return cc.DatetimeColumn(label, format="YYYY-MM-DD HH:mm", timezone="UTC")
     if kind == "date":
