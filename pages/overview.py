@@ -31,7 +31,11 @@ newest, last_refresh = fresh["newest_event"], fresh["last_refresh"]
 c1, c2, c3 = st.columns(3)
 c1.metric("Recipient events", f"{fresh['events']:,}")
 c2.metric("Newest event (UTC)", f"{newest:%Y-%m-%d %H:%M}" if newest else "—")
-c3.metric("Last refresh (UTC)", f"{last_refresh:%Y-%m-%d %H:%M}" if last_refresh else "—")
+if fresh["marts_built_at"]:
+    c3.metric("Computed from the lake (UTC)", f"{fresh['marts_built_at']:%Y-%m-%d %H:%M}",
+              help=data.served_from_lake(fresh))
+else:
+    c3.metric("Last refresh (UTC)", f"{last_refresh:%Y-%m-%d %H:%M}" if last_refresh else "—")
 if newest and newest < datetime.now(UTC) - timedelta(hours=24):
     st.warning(f"The newest event is from {newest:%Y-%m-%d %H:%M} UTC, more than 24 hours ago: "
                "check that the refresh is running (see Pipeline health).")

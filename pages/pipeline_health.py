@@ -5,6 +5,9 @@ import streamlit as st
 from pipelines.dashboard import charts, data, ui
 
 st.title("Pipeline health")
+served = data.served_from_lake(data.freshness())
+if served:
+    st.info(served, icon=":material/cloud:")
 st.caption("Refresh command for a scheduler (cron, systemd timer), safe to run every few minutes:")
 st.code("python -m pipelines refresh --source s3://bucket/prefix --directory exports/", language="bash")
 

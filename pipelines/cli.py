@@ -44,7 +44,8 @@ FAILED_WORDING = {
     "demo": "demo failed",
     "rebuild": "rebuild failed, the database is unchanged",
     "reputation": "reputation failed, nothing recorded",
-    "lake": "lake failed, its manifest still describes the last complete export",
+    "lake": "lake failed (an export leaves the manifest describing the last complete export; marts "
+            "leaves the file of --to as it was)",
 }
 
 _LOAD_ONE = "run `python -m pipelines demo` or `python -m pipelines refresh`"
@@ -77,6 +78,7 @@ EXIT_MAP: tuple[tuple[type[BaseException], int, Callable[[str, BaseException], s
     (warehouse.DatabaseBusy, EXIT_BUSY, _plain),
     (warehouse.DatabaseMissing, EXIT_USAGE, _missing),
     (warehouse.DatabaseOutdated, EXIT_FAILED, _plain),
+    (warehouse.ServingFile, EXIT_USAGE, _plain),  # the wrong file for the command: remade, not refreshed
     (StepFailed, EXIT_FAILED, _failed),
     (ValueError, EXIT_USAGE, _plain),
     (Exception, EXIT_FAILED, _failed),
@@ -380,21 +382,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     lk = sub.add_parser(
         "lake",
-        help="the facts as a partitioned Parquet lake (export)",
+        help="the facts as a partitioned Parquet lake (export), and the app's file computed from it (marts)",
         description=(
             "export: write the fact tables (events, outcomes, address facts) and the directory as "
             "Parquet under DIR or s3://bucket/prefix, partitioned by send date, with a _manifest.json "
             "(columns and types in order, partitions with rows and bytes, the load id exported). Only "
             "the partitions loads touched since the last export are rewritten, each swapped in whole; "
-            "everything after a directory load, an erasure or a rebuild."
+            "everything after a directory load, an erasure or a rebuild. "
+            "marts: recompute the tables the app reads on Spark from the lake of --lake (the outcomes "
+            "and address facts from their models, over the whole history) and write them, with the "
+            "events and the directory, into the DuckDB file of --to, swapped in whole; the app opens it "
+            "as usual (BOUNCEDESK_DB). A serving copy: remade from the lake, never refreshed."
         ),
-        epilog="Prints progress on stderr and one `tables=... partitions_written=... partitions_kept=... "
-               "rows=... bytes=... seconds=... load_id=...` line on stdout. Exit codes: 0 done (also "
-               "when nothing changed), 1 failed (the manifest still describes the last complete export), "
-               "2 usage error or no database yet, 75 busy.",
+        epilog="Prints progress on stderr and one line on stdout: export `tables=... partitions_written=... "
+               "partitions_kept=... rows=... bytes=... seconds=... load_id=...`, marts `marts=FILE "
+               "load_id=... <table>=<rows> ... bytes=... seconds=...`. Exit codes: 0 done (also when "
+               "nothing changed), 1 failed (the manifest still describes the last complete export; the "
+               "marts file is as it was), 2 usage error, no database or no lake yet, 75 busy.",
     )
-    lk.add_argument("action", choices=tuple(LAKE_ACTIONS), help="export: write what changed to the lake")
-    lk.add_argument("--to", metavar="DIR|s3://bucket/prefix", help="export: the lake's folder or S3 prefix")
+    lk.add_argument("action", choices=tuple(LAKE_ACTIONS),
+                    help="export: write what changed to the lake; marts: the app's file from the lake")
+    lk.add_argument("--to", metavar="DIR|s3://bucket/prefix|FILE.duckdb",
+                    help="export: the lake's folder or S3 prefix; marts: the DuckDB file to write")
+    lk.add_argument("--lake", metavar="DIR|s3://bucket/prefix", help="marts: the lake `lake export` wrote")
+    lk.add_argument("--spark-master", metavar="URL",
+                    help="marts: local[N] (default local[2]), spark://host:port or Spark Connect sc://host:port")
     add_shared(lk, "db")
     lk.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                     help="wait this long for a running refresh to finish (default: exit at once)")
@@ -858,9 +870,27 @@ def _lake_after_refresh(db: Path, target: str, wait_seconds: float, quiet: bool,
     print(f"lake {result.line()}")
 
 
+def _lake_marts(args: argparse.Namespace) -> int:
+    from pipelines.lake import marts, spark
+
+    if not args.lake or not args.to:
+        raise UsageError("lake marts needs --lake DIR|s3://... (what `lake export` wrote) and "
+                         "--to FILE.duckdb")
+    target = Path(args.to)
+    if args.to.startswith("s3://") or target.suffix != ".duckdb":
+        raise UsageError(f"lake marts writes a DuckDB file: --to FILE.duckdb, not {args.to}")
+    try:
+        result = marts.build_marts(args.lake, target, args.spark_master, quiet=args.quiet)
+    except spark.EngineError as exc:
+        raise UsageError(str(exc)) from None
+    print(result.line())
+    return EXIT_OK
+
+
 # `lake ACTION` -> its handler; each reads the options it needs from the `lake` parser.
 LAKE_ACTIONS: dict[str, Handler] = {
     "export": _lake_export,
+    "marts": _lake_marts,
 }
 
 

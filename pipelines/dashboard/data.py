@@ -123,6 +123,16 @@ def freshness(con) -> dict:
     return reads.run(con, "freshness").row(0, named=True)
 
 
+def served_from_lake(fresh: dict) -> str | None:
+    """For a file `lake marts` wrote (its `freshness`): where its numbers come from, in one sentence."""
+    if fresh["marts_built_at"] is None:
+        return None
+    return (f"This file was computed on Spark from the lake {fresh['marts_lake']} (its export of load "
+            f"{fresh['marts_load_id']}) at {fresh['marts_built_at']:%Y-%m-%d %H:%M} UTC by `python -m "
+            "pipelines lake marts`. It is remade from the lake, never refreshed: no refresh runs, "
+            "quarantine or alert channels belong to it.")
+
+
 @page_data
 def event_counts(con) -> pl.DataFrame:
     return reads.run(con, "event_counts")

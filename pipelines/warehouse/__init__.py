@@ -9,12 +9,14 @@ from pipelines.warehouse.connect import (
     DatabaseBusy,
     DatabaseMissing,
     DatabaseOutdated,
+    ServingFile,
     configure,
     reader,
+    refuse_serving_file,
     version,
     writer,
 )
 from pipelines.warehouse.lock import RefreshLocked, refresh_lock
 
-__all__ = ["DatabaseBusy", "DatabaseMissing", "DatabaseOutdated", "RefreshLocked", "configure", "reader",
-           "refresh_lock", "version", "writer"]
+__all__ = ["DatabaseBusy", "DatabaseMissing", "DatabaseOutdated", "RefreshLocked", "ServingFile", "configure",
+           "reader", "refresh_lock", "refuse_serving_file", "version", "writer"]

@@ -33,6 +33,22 @@ class DatabaseOutdated(RuntimeError):
     """The file's tables are from an older release than this code reads; one refresh upgrades them."""
 
 
+class ServingFile(RuntimeError):
+    """The file is a serving copy `lake marts` wrote from a lake: it holds no raw objects, so it is
+    remade from the lake, never refreshed or rebuilt."""
+
+
+def refuse_serving_file(con: duckdb.DuckDBPyConnection, path: Path, tables: set[str]) -> None:
+    """Raise ServingFile if the open file (its table names: `tables`) is one `lake marts` wrote."""
+    lake = con.execute("select max_by(lake, built_at) from _lake_marts").fetchall()[0][0] \
+        if "_lake_marts" in tables else None
+    if lake is not None:
+        raise ServingFile(
+            f"{path} was written by `python -m pipelines lake marts` from the lake {lake}: refresh the "
+            f"database that lake is exported from, export it, then run `lake marts --lake {lake} --to "
+            f"{path}` again")
+
+
 def configure(con: duckdb.DuckDBPyConnection, memory_limit: str | None = None) -> None:
     # Dates are UTC everywhere: rates are attributed to the UTC day of sending.
     con.execute("set TimeZone = 'UTC'")

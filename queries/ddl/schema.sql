@@ -229,3 +229,14 @@ create table if not exists _lake_exports (
     bytes_written bigint not null,
     seconds double not null
 );
+
+-- Set only in a file `lake marts` wrote (pipelines/lake/marts.py): computed on Spark from a lake, a
+-- serving copy with no raw objects, so a refresh or rebuild refuses it (warehouse.ServingFile).
+create table if not exists _lake_marts (
+    lake varchar not null,
+    load_id bigint not null,       -- the lake manifest's: the last load the export held
+    engine varchar not null,
+    master varchar not null,
+    built_at timestamptz not null,
+    seconds double not null
+);

@@ -198,3 +198,48 @@ def test_the_bounced_export_is_the_same_csv_on_both_engines(spark, demo, tmp_pat
     assert cli_mod.main([*export, str(on_spark), "--engine", "spark", "--lake", demo["lake"]]) == 0
     assert on_spark.read_bytes() == duck.read_bytes()
     assert len(duck.read_text().splitlines()) > 5  # the worst portal has bounced addresses to list
+
+
+def test_lake_marts_recomputes_the_apps_tables_on_spark_into_a_file_it_serves(spark, demo, tmp_path, capsys,
+                                                                              monkeypatch):
+    import shutil
+
+    from pipelines.lake.marts import build_marts
+
+    # Computed, not copied: the lake's own outcomes lose a day, and the file still has every row.
+    lake = tmp_path / "lake"
+    shutil.copytree(demo["lake"], lake)
+    shutil.rmtree(sorted((lake / "fct_recipient_outcomes").glob("sent_date=2*"))[-1])
+    target = tmp_path / "marts.duckdb"
+    result = build_marts(str(lake), target, session=spark.newSession())
+    # Row for row the database's own tables: the outcomes and address facts recomputed from their models
+    # on Spark over the lake's events, the events and directory as the lake holds them.
+    with warehouse.reader(demo["db"]) as db, warehouse.reader(target) as marts:
+        for table in ("fct_recipient_events", "dir_portals", "dir_users", "dir_batches",
+                      "fct_recipient_outcomes", "fct_address_facts"):
+            _same(db.sql(f"select * from {table}").pl(), marts.sql(f"select * from {table}").pl(), table)
+            assert result.rows[table] == db.execute(f"select count(*) from {table}").fetchall()[0][0]
+        assert marts.execute("select load_id from _lake_marts").fetchall() == [(result.load_id,)]
+    # The app's reads answer the same from it: the status JSON is the database's.
+    assert cli_mod.main(["status", "--json", "--db", str(demo["db"])]) == 0
+    duck = capsys.readouterr().out
+    assert cli_mod.main(["status", "--json", "--db", str(target)]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(duck)
+    # A serving copy holds no raw objects: a refresh refuses it (exit 2) and says what to run instead.
+    assert cli_mod.main(["refresh", "--db", str(target), "--source", str(tmp_path)]) == cli_mod.EXIT_USAGE
+    assert f"lake marts --lake {lake}" in capsys.readouterr().err
+    # The app opens it as usual, and says where its numbers come from instead of listing no refresh.
+    import streamlit as st
+
+    from tests.app.apptest import run_page
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("BOUNCEDESK_DB", str(target))
+    health = run_page("pages/pipeline_health.py")
+    assert any(f"computed on Spark from the lake {lake} (its export of load {result.load_id})" in i.value
+               for i in health.info)
+    overview = run_page()
+    assert "Computed from the lake (UTC)" in [m.label for m in overview.metric]
+    st.cache_data.clear()
+    st.cache_resource.clear()

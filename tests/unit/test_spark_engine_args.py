@@ -21,3 +21,14 @@ def test_a_folder_without_a_manifest_says_to_export_first(tmp_path, capsys):
                      "--engine", "spark", "--lake", str(tmp_path)]) == cli.EXIT_USAGE
     assert "no lake manifest this release reads" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_lake_marts_needs_a_lake_a_duckdb_target_and_an_exported_lake(tmp_path, capsys):
+    lake, csv, target = str(tmp_path), str(tmp_path / "m.csv"), str(tmp_path / "m.duckdb")
+    assert cli.main(["lake", "marts", "--to", target]) == cli.EXIT_USAGE
+    assert "lake marts needs --lake" in capsys.readouterr().err
+    assert cli.main(["lake", "marts", "--lake", lake, "--to", csv]) == cli.EXIT_USAGE
+    assert "--to FILE.duckdb" in capsys.readouterr().err
+    assert cli.main(["lake", "marts", "--lake", lake, "--to", target]) == cli.EXIT_USAGE
+    assert f"lake export --to {tmp_path}" in capsys.readouterr().err
+    assert not (tmp_path / "m.duckdb").exists()
