@@ -1,9 +1,10 @@
 """`lake marts`: the tables the app reads, recomputed on Spark over the lake's whole history and
 written into a DuckDB file the app opens as usual.
 
-Spark recomputes the incremental tables (`fct_recipient_outcomes`, then `fct_address_facts`) from
-their own models in queries/models/ (the SQL the refresh keeps them with, through the dialect layer)
-over the lake's events and directory; those and the tables they were computed from are written into a
+Spark recomputes the incremental tables (`fct_recipient_outcomes`, then `fct_address_facts` and the
+per-portal-and-day counts `mart_portal_days`) from their own models in queries/models/ (the SQL the
+refresh keeps them with, through the dialect layer) over the lake's events and directory; those and
+the tables they were computed from are copied, a chunk of rows at a time, into a
 new DuckDB file with this code's schema, models and views, so every page reads it. The file holds no
 raw objects and no refresh bookkeeping: it is a serving copy, remade from the lake, never refreshed
 (a refresh refuses it: `warehouse.ServingFile`). `_lake_marts` says which lake, which export and
@@ -19,11 +20,16 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from pipelines import warehouse
 from pipelines.lake import spark, spark_sql
 from pipelines.warehouse import catalog
+
+# The rows come back through the driver a chunk at a time (CHUNK_ROWS): Spark's default 1 GB driver
+# heap runs out on the first chunk of events at 1 M sends.
+DRIVER = {"spark.driver.memory": "4g", "spark.driver.maxResultSize": "2g"}
 
 # Copied from the lake as they are: what the incremental tables are computed from, and what the
 # pages read beside them (an address's events, the directory's names).
@@ -54,7 +60,7 @@ def build_marts(lake: str, target: Path, master: str | None = None, quiet: bool 
     manifest = spark.read_manifest(lake)  # no lake: an EngineError before any JVM starts
     if session is None:
         _say(quiet, f"marts: starting Spark ({master or spark.DEFAULT_MASTER}) over {lake} ...")
-    sc = spark.SparkConnection(session or spark.session(master), lake, manifest)
+    sc = spark.SparkConnection(session or spark.session(master, DRIVER), lake, manifest)
     building = target.with_name(target.name + ".building")
     for leftover in (building, building.with_name(building.name + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -92,18 +98,52 @@ def build_marts(lake: str, target: Path, master: str | None = None, quiet: bool 
 
 
 def _copy(con, frame, table: str, order_by: str | None = None) -> int:
-    """A Spark frame's rows into the DuckDB table of the same name, columns matched by name."""
+    """A Spark frame's rows into the DuckDB table of the same name, columns matched by name, in chunks
+    of at most CHUNK_ROWS by the table's order column (else its send date): the driver holds one chunk
+    at a time, and the rows land in that column's order."""
     # Every field nullable, as DuckDB's are: Spark may call a struct's field non-null while a list holds
     # null structs, which its Arrow conversion refuses.
-    rows = frame.selectExpr(*(f"cast(`{f.name}` as {f.dataType.simpleString()}) as `{f.name}`"
-                              for f in frame.schema.fields)).toArrow()
-    con.register("__spark_rows", rows)
-    try:
-        order = f" order by {order_by}" if order_by else ""
-        con.execute(f"insert into {table} by name select * from __spark_rows{order}")
-    finally:
-        con.unregister("__spark_rows")
-    return rows.num_rows
+    frame = frame.selectExpr(*(f"cast(`{f.name}` as {f.dataType.simpleString()}) as `{f.name}`"
+                               for f in frame.schema.fields))
+    by = order_by or ("sent_date" if "sent_date" in frame.columns else None)
+    chunks = [frame] if by is None else [
+        frame.where(f"`{by}` is null" if values is None else f"`{by}` in ({', '.join(values)})")
+        for values in _chunk_values(frame, by)]
+    order = f" order by {by}" if by else ""
+    rows = 0
+    for chunk in chunks:
+        arrow = chunk.toArrow()
+        con.register("__spark_rows", arrow)
+        try:
+            con.execute(f"insert into {table} by name select * from __spark_rows{order}")
+        finally:
+            con.unregister("__spark_rows")
+        rows += arrow.num_rows
+    return rows
+
+
+CHUNK_ROWS = 500_000
+
+
+def _chunk_values(frame, column: str) -> list[list[str] | None]:
+    """The column's values as SQL literals, in order, grouped so each group holds at most CHUNK_ROWS
+    rows (a value with more is a group of its own); None stands for the rows where it is null."""
+    counts = frame.groupBy(column).count().orderBy(column).collect()
+    groups: list[list[str] | None] = []
+    current: list[str] = []
+    size = 0
+    for value, n in ((r[0], r[1]) for r in counts if r[0] is not None):
+        if current and size + n > CHUNK_ROWS:
+            groups.append(current)
+            current, size = [], 0
+        text = "'" + str(value).replace("'", "''") + "'"
+        current.append(f"date{text}" if isinstance(value, date) else text)
+        size += n
+    if current:
+        groups.append(current)
+    if any(r[0] is None for r in counts):
+        groups.append(None)
+    return groups
 
 
 def _say(quiet: bool, message: str) -> None:
