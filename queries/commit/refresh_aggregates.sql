@@ -1,5 +1,5 @@
--- Keep the incremental tables (queries/models/fct_recipient_outcomes.sql, fct_address_facts.sql) equal
--- to their definitions after a commit: recompute the rows of what this load touched. (A directory
+-- Keep the incremental tables (queries/models/fct_recipient_outcomes.sql, mart_portal_days.sql,
+-- fct_address_facts.sql) equal to their definitions after a commit: recompute the rows of what this load touched. (A directory
 -- reload, which can re-attribute any message, or a changed definition rebuilds them whole instead:
 -- `catalog.rebuild_table`.) The scopes are set as variables, constants when the statements are
 -- planned, so the table macros filter inside their scans.
@@ -36,6 +36,25 @@ set variable touched_recipients = (
     select coalesce(list(distinct recipient), []::varchar[]) from stg.staged_facts
 );
 
+-- The outcome rows of the touched messages, as the two deletes below pick them: read before the
+-- deletes (the rows replaced) and after the insert (their replacements) for the send days they change.
+create or replace temp view touched_outcomes as
+select sent_date
+from fct_recipient_outcomes
+where (
+        message_key in (select unnest(getvariable('touched_messages')))
+        and (
+            getvariable('touched_scope').first_sent is null
+            or sent_date between getvariable('touched_scope').first_sent and getvariable('touched_scope').last_sent
+        )
+    )
+    or message_key in (select unnest(getvariable('touched_mail_messages')));
+
+set variable touched_days_before = (
+    select coalesce(list(distinct sent_date) filter (where sent_date is not null), []::date[])
+    from touched_outcomes
+);
+
 -- fct_recipient_outcomes: the (message, recipient) rows of every message the load touched.
 delete from fct_recipient_outcomes
 where message_key in (select unnest(getvariable('touched_messages')))
@@ -51,6 +70,21 @@ where message_key in (select unnest(getvariable('touched_mail_messages')));
 -- lets the scan skip the row groups outside it (a full rebuild would otherwise scatter the dates).
 insert into fct_recipient_outcomes by name
 select * from fct_recipient_outcomes_for(getvariable('touched_scope'))
+order by sent_date;
+
+-- mart_portal_days: every (portal, day) row of the send days whose outcomes changed.
+set variable touched_days = list_distinct(list_concat(getvariable('touched_days_before'), (
+    select coalesce(list(distinct sent_date) filter (where sent_date is not null), []::date[])
+    from touched_outcomes
+)));
+
+drop view touched_outcomes;
+
+delete from mart_portal_days
+where list_contains(getvariable('touched_days'), sent_date);
+
+insert into mart_portal_days by name
+select * from mart_portal_days_for(getvariable('touched_days'))
 order by sent_date;
 
 -- fct_address_facts: every portal's row of every address the load touched.

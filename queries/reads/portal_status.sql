@@ -17,20 +17,6 @@ levels as (
             else '*' end
 ),
 
-recent as (
-    select portal_id, sent, hard_bounced, soft_bounced, complained, sent_at
-    from fct_rated_outcomes
-    where sent and portal_id is not null
-        and sent_at <= $as_of::timestamptz
-        and sent_at > $as_of::timestamptz - to_microseconds(
-            cast((select max(days) from policy_windows) * 86400e6 as bigint)
-        )
-        -- The window by send date too (implied: sent_date is sent_at's UTC date): a lake prunes by it.
-        and sent_date between cast($as_of::timestamptz - to_microseconds(
-            cast((select max(days) from policy_windows) * 86400e6 as bigint)
-        ) as date) and cast($as_of::timestamptz as date)
-),
-
 scopes as (
     select portal_id as scope_id, portal_id, 'alone' as scope from portals
     union all
@@ -38,23 +24,76 @@ scopes as (
 ),
 
 window_lengths as (
-    select distinct days from policy_windows
+    select distinct
+        days,
+        $as_of::timestamptz - to_microseconds(cast(days * 86400e6 as bigint)) as starts_after
+    from policy_windows
 ),
 
--- Each portal's counts for each window length, in one pass over the recent rows; roll-ups then
--- add up their members' counts instead of reading the rows once per ancestor.
-portal_counts as (
+-- A window (starts_after, as_of] is whole days of sending between two partial ones (windows are whole
+-- days long, policy.py, so the edges are two different days). The whole days: the days' counts.
+whole_days as (
+    select
+        d.portal_id,
+        w.days,
+        sum(d.sent) as sent,
+        sum(d.hard_bounced) as hard_bounced,
+        sum(d.soft_bounced) as soft_bounced,
+        sum(d.complaints) as complaints
+    from mart_portal_days as d
+    inner join window_lengths as w
+        on d.sent_date > cast(w.starts_after as date)
+        and d.sent_date < cast($as_of::timestamptz as date)
+    where d.portal_id is not null
+    group by d.portal_id, w.days
+),
+
+-- The two edge days from the outcomes themselves, to the microsecond: as_of's day (a constant, so the
+-- scan reads only its row groups), and each window's first day.
+edge_rows as (
+    select portal_id, sent_date, sent_at, hard_bounced, soft_bounced, complained
+    from fct_rated_outcomes
+    where sent and portal_id is not null
+        and sent_date = cast($as_of::timestamptz as date)
+        and sent_at <= $as_of::timestamptz
+    union all
+    select portal_id, sent_date, sent_at, hard_bounced, soft_bounced, complained
+    from fct_rated_outcomes
+    where sent and portal_id is not null
+        and sent_date in (select cast(starts_after as date) from window_lengths)
+),
+
+edge_days as (
     select
         r.portal_id,
-        d.days,
+        w.days,
         count(*) as sent,
         count(*) filter (where r.hard_bounced) as hard_bounced,
         count(*) filter (where r.soft_bounced) as soft_bounced,
         count(*) filter (where r.complained) as complaints
-    from recent as r
-    inner join window_lengths as d
-        on r.sent_at > $as_of::timestamptz - to_microseconds(cast(d.days * 86400e6 as bigint))
-    group by r.portal_id, d.days
+    from edge_rows as r
+    inner join window_lengths as w
+        on r.sent_at > w.starts_after
+        and (r.sent_date = cast(w.starts_after as date) or r.sent_date = cast($as_of::timestamptz as date))
+    group by r.portal_id, w.days
+),
+
+-- Each portal's counts for each window length; roll-ups then add up their members' counts instead of
+-- reading the rows once per ancestor.
+portal_counts as (
+    select
+        portal_id,
+        days,
+        sum(sent) as sent,
+        sum(hard_bounced) as hard_bounced,
+        sum(soft_bounced) as soft_bounced,
+        sum(complaints) as complaints
+    from (
+        select * from whole_days
+        union all
+        select * from edge_days
+    )
+    group by portal_id, days
 ),
 
 judged as (

@@ -6,7 +6,8 @@
 -- insufficient_volume below min_sent, else exceeded / approaching / ok by the hard-bounce and
 -- complaint levels, each rate only with its minimum of events (min_hard_bounces, min_complaints);
 -- the worst window decides (ties: more sends, then window name). The directory's `disabled` is today's switch, not history: it is not replayed.
--- Counts come from running totals per portal and UTC day of sending, looked up with as-of joins:
+-- Counts come from running totals per portal and UTC day of sending (mart_portal_days), looked up with
+-- as-of joins:
 -- (lo, hi] = total(<= hi) - total(<= lo). A window is whole days (policy.py) judged at a day's end,
 -- so it holds whole days of sending and a day's total is exact; the cost grows with the days and
 -- portals of the timeline, not with its sends.
@@ -65,21 +66,18 @@ bounded as (
 ),
 
 sends as (
+    -- Whole days of sending (a window judged at a day's end starts at a day's start): the days' counts.
     select
         s.scope_id,
-        cast(o.sent_at as date) as day,
-        count(*) as sent,
-        count(*) filter (where o.hard_bounced) as hard_bounced,
-        count(*) filter (where o.complained) as complaints
-    from fct_rated_outcomes as o
-    inner join scopes as s on s.portal_id = o.portal_id
-    where o.sent
-        and o.sent_at <= (select max(as_of) from bounded)
-        and o.sent_at > (select min(starts_after) from bounded)
-        -- The window by send date too (implied: sent_date is sent_at's UTC date): a lake prunes by it.
-        and o.sent_date between cast((select min(starts_after) from bounded) as date)
-            and cast((select max(as_of) from bounded) as date)
-    group by s.scope_id, cast(o.sent_at as date)
+        d.sent_date as day,
+        sum(d.sent) as sent,
+        sum(d.hard_bounced) as hard_bounced,
+        sum(d.complaints) as complaints
+    from mart_portal_days as d
+    inner join scopes as s on s.portal_id = d.portal_id
+    where d.sent_date <= cast((select max(as_of) from bounded) as date)
+        and d.sent_date > cast((select min(starts_after) from bounded) as date)
+    group by s.scope_id, d.sent_date
 ),
 
 running as (

@@ -141,3 +141,49 @@ def test_an_ses_bounce_replacing_a_bounce_mail_dated_another_day_leaves_no_stale
     with warehouse.reader(db) as con:  # one hard bounce, counted once
         assert con.execute("select count(*) filter (where hard_bounced) from fct_recipient_outcomes"
                            ).fetchall() == [(1,)]
+
+
+def test_status_counts_are_the_instant_windows_over_the_outcomes(tmp_path):
+    """portal_status sums whole days from mart_portal_days and counts the two edge days from the
+    outcomes: for any as_of (a day's start, mid-day, a send's own instant, a microsecond either side)
+    and window length, its counts are those of (as_of - days, as_of] counted straight from the outcomes.
+    Sends every 7 hours for 40 days to two portals, every 3rd hard-bounced and every 5th soft."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.reports import metrics
+
+    src, db = tmp_path / "ses", tmp_path / "d.duckdb"
+    start = datetime(2026, 10, 1, 0, 0, tzinfo=UTC)
+    records = []
+    for i in range(40 * 24 // 7):
+        at = start + timedelta(hours=7 * i)
+        stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        portal, to = ("p1", "p2")[i % 2], f"u{i}@x.example"
+        records.append(ses.send(f"m{i}", to, stamp, portal=portal))
+        if i % 3 == 0:
+            records.append(ses.bounce(f"m{i}", to, stamp, stamp, portal=portal))
+        elif i % 5 == 0:
+            records.append(ses.bounce(f"m{i}", to, stamp, stamp, portal=portal, btype="Transient",
+                                      subtype="MailboxFull", status="4.2.2", diagnostic="smtp; 452 full"))
+    ses.write_object(src, "1", records)
+    refresh(db, [LocalSource(src)], quiet=True)
+    send_instant = start + timedelta(hours=7 * 100)
+    instants = [datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 2, 13, 30, tzinfo=UTC), send_instant,
+                send_instant + timedelta(microseconds=1), send_instant - timedelta(microseconds=1)]
+    direct = """
+        select portal_id, count(*), count(*) filter (where hard_bounced), count(*) filter (where soft_bounced)
+        from fct_rated_outcomes
+        where sent and sent_at > $as_of::timestamptz - to_days(cast($days as integer))
+            and sent_at <= $as_of::timestamptz
+        group by portal_id order by portal_id"""
+    checked = 0
+    with warehouse.reader(db) as con:
+        for as_of in instants:
+            for days in (1, 7, 30):
+                s = metrics.portal_status(con, as_of=as_of, window_days=days)
+                got = [r for r in s.filter(scope="alone").sort("portal_id").select(
+                    "portal_id", "sent", "hard_bounced", "soft_bounced").iter_rows() if r[1]]
+                expected = con.execute(direct, {"as_of": as_of, "days": days}).fetchall()
+                assert got == expected, (as_of, days)
+                checked += sum(r[1] for r in got)
+    assert checked > 500  # the windows held sends to count (not every comparison of nothing)

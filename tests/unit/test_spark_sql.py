@@ -53,8 +53,11 @@ def test_no_golden_file_is_missing_or_stale():
 
 
 def test_the_models_for_spark_are_the_views_in_dependency_order():
-    views = [m.name for m in catalog.models() if m.kind != "incremental table"]
+    from pipelines.lake.export import TABLES
+
+    views = [m.name for m in catalog.models() if m.kind != "incremental table" or m.name not in TABLES]
     assert [name for name, _ in spark_sql.spark_models()] == views
+    assert "mart_portal_days" in views and "fct_recipient_outcomes" not in views  # the lake holds that one
     recursive = {name for name, text in spark_sql.spark_models() if "WITH RECURSIVE" in text}
     assert spark_sql.MATERIALISED == recursive == {"dim_portal_tree"}
 
