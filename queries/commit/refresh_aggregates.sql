@@ -41,14 +41,15 @@ set variable touched_recipients = (
 create or replace temp view touched_outcomes as
 select sent_date
 from fct_recipient_outcomes
-where (
-        message_key in (select unnest(getvariable('touched_messages')))
-        and (
-            getvariable('touched_scope').first_sent is null
-            or sent_date between getvariable('touched_scope').first_sent and getvariable('touched_scope').last_sent
-        )
+where message_key in (select unnest(getvariable('touched_messages')))
+    and (
+        getvariable('touched_scope').first_sent is null
+        or sent_date between getvariable('touched_scope').first_sent and getvariable('touched_scope').last_sent
     )
-    or message_key in (select unnest(getvariable('touched_mail_messages')));
+union all
+select sent_date
+from fct_recipient_outcomes
+where message_key in (select unnest(getvariable('touched_mail_messages')));
 
 set variable touched_days_before = (
     select coalesce(list(distinct sent_date) filter (where sent_date is not null), []::date[])
@@ -81,7 +82,8 @@ set variable touched_days = list_distinct(list_concat(getvariable('touched_days_
 drop view touched_outcomes;
 
 delete from mart_portal_days
-where list_contains(getvariable('touched_days'), sent_date);
+where sent_date between list_min(getvariable('touched_days')) and list_max(getvariable('touched_days'))
+    and list_contains(getvariable('touched_days'), sent_date);
 
 insert into mart_portal_days by name
 select * from mart_portal_days_for(getvariable('touched_days'))

@@ -18,5 +18,10 @@ select
     count(*) filter (where rejected) as rejects,
     count(*) filter (where suppressed) as suppressed
 from fct_rated_outcomes
-where sent_date is not null and (scope is null or list_contains(scope, sent_date))
+where sent_date is not null
+    and (
+        scope is null
+        -- The days' range first: a constant range the scan prunes row groups by (the list alone is not).
+        or (sent_date between list_min(scope) and list_max(scope) and list_contains(scope, sent_date))
+    )
 group by portal_id, sent_date
