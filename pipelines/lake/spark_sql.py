@@ -1013,6 +1013,7 @@ _SAME = {
     # set of characters, contains); abs and round of the rewrite; struct and array literals.
     exp.Abs, exp.Round, exp.Length, exp.Left, exp.StrPosition, exp.SplitPart, exp.Trim, exp.Contains,
     exp.Lower, exp.RegexpExtract, exp.Struct, exp.PropertyEQ, exp.StructExtract, exp.Array, exp.Explode,
+    exp.ArrayMin, exp.ArrayMax,  # list_min / list_max: both skip null elements, null for an empty list
     exp.ColumnDef, exp.DataTypeParam,  # a field of a struct type, a decimal's precision
 }
 _ANONYMOUS = {name for name, _fn, _type in UDFS}
