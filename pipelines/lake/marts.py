@@ -80,13 +80,15 @@ def build_marts(lake: str, target: Path, master: str | None = None, quiet: bool 
                 rows[m.name] = _copy(con, frame, m.name, m.order_by)
             catalog.run_script(con, "lake/record_marts.sql", {
                 "lake": lake, "load_id": manifest["load_id"], "engine": f"spark {sc.spark.version}",
-                "master": sc.spark.sparkContext.master,
+                # The session's own word for where it ran (Spark Connect has no SparkContext to ask).
+                "master": sc.spark.conf.get("spark.master", master or spark.DEFAULT_MASTER),
                 "aggregates": catalog.incremental_definitions_hash(),
                 "seconds": time.monotonic() - started,
             })
         os.replace(building, target)
     except BaseException:
-        building.unlink(missing_ok=True)
+        for leftover in (building, building.with_name(building.name + ".wal")):
+            leftover.unlink(missing_ok=True)
         raise
     finally:
         if session is None:

@@ -230,6 +230,15 @@ def test_lake_marts_recomputes_the_apps_tables_on_spark_into_a_file_it_serves(sp
     # A serving copy holds no raw objects: a refresh refuses it (exit 2) and says what to run instead.
     assert cli_mod.main(["refresh", "--db", str(target), "--source", str(tmp_path)]) == cli_mod.EXIT_USAGE
     assert f"lake marts --lake {lake}" in capsys.readouterr().err
+    # A run that fails half-way (the newest day's events file cut short, found while copying) leaves the
+    # last file as it was, and nothing half-written beside it.
+    before = target.read_bytes()
+    cut = sorted((lake / "fct_recipient_events").glob("sent_date=2*/*.parquet"))[-1]
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    with pytest.raises(Exception, match="parquet|Parquet"):
+        build_marts(str(lake), target, session=spark.newSession())
+    assert target.read_bytes() == before
+    assert not list(tmp_path.glob("*.building*"))
     # The app opens it as usual, and says where its numbers come from instead of listing no refresh.
     import streamlit as st
 
