@@ -5,11 +5,15 @@ import streamlit as st
 from pipelines.dashboard import charts, data, ui
 
 st.title("Pipeline health")
-served = data.served_from_lake(data.freshness())
+fresh = data.freshness()
+served = data.served_from_lake(fresh)
 if served:
     st.info(served, icon=":material/cloud:")
-st.caption("Refresh command for a scheduler (cron, systemd timer), safe to run every few minutes:")
-st.code("python -m pipelines refresh --source s3://bucket/prefix --directory exports/", language="bash")
+    st.caption("To bring it up to date, after the database the lake comes from was refreshed and exported:")
+    st.code(f"python -m pipelines lake marts --lake {fresh['marts_lake']} --to FILE.duckdb", language="bash")
+else:
+    st.caption("Refresh command for a scheduler (cron, systemd timer), safe to run every few minutes:")
+    st.code("python -m pipelines refresh --source s3://bucket/prefix --directory exports/", language="bash")
 
 st.subheader("Refresh runs")
 ui.table(data.refresh_runs(limit=200), "refresh_runs.csv", "No refresh has run yet.")

@@ -250,6 +250,8 @@ def test_lake_marts_recomputes_the_apps_tables_on_spark_into_a_file_it_serves(sp
     health = run_page("pages/pipeline_health.py")
     assert any(f"computed on Spark from the lake {lake} (its export of load {result.load_id})" in i.value
                for i in health.info)
+    remake = f"python -m pipelines lake marts --lake {lake} --to FILE.duckdb"
+    assert [c.value for c in health.code][:1] == [remake]
     overview = run_page()
     assert "Computed from the lake (UTC)" in [m.label for m in overview.metric]
     st.cache_data.clear()
