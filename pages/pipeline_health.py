@@ -10,7 +10,7 @@ served = data.served_from_lake(fresh)
 if served:
     st.info(served, icon=":material/cloud:")
     st.caption("To bring it up to date, after the database the lake comes from was refreshed and exported:")
-    st.code(f"python -m pipelines lake marts --lake {fresh['marts_lake']} --to FILE.duckdb", language="bash")
+    st.code(data.remake_command(fresh), language="bash")
 else:
     st.caption("Refresh command for a scheduler (cron, systemd timer), safe to run every few minutes:")
     st.code("python -m pipelines refresh --source s3://bucket/prefix --directory exports/", language="bash")

@@ -123,6 +123,11 @@ def freshness(con) -> dict:
     return reads.run(con, "freshness").row(0, named=True)
 
 
+def remake_command(fresh: dict) -> str:
+    """For a file `lake marts` wrote: the command that remakes it from its lake."""
+    return f"python -m pipelines lake marts --lake {fresh['marts_lake']} --to FILE.duckdb"
+
+
 def served_from_lake(fresh: dict) -> str | None:
     """For a file `lake marts` wrote (its `freshness`): where its numbers come from, in one sentence."""
     if fresh["marts_built_at"] is None:
