@@ -389,8 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
             "(columns and types in order, partitions with rows and bytes, the load id exported). Only "
             "the partitions loads touched since the last export are rewritten, each swapped in whole; "
             "everything after a directory load, an erasure or a rebuild. "
-            "marts: recompute the tables the app reads on Spark from the lake of --lake (the outcomes "
-            "and address facts from their models, over the whole history) and write them, with the "
+            "marts: recompute the tables the app reads on Spark from the lake of --lake (the outcomes, "
+            "address facts and per-portal day counts from their models, over the whole history) and "
+            "write them, with the "
             "events and the directory, into the DuckDB file of --to, swapped in whole; the app opens it "
             "as usual (BOUNCEDESK_DB). A serving copy: remade from the lake, never refreshed."
         ),
