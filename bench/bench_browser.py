@@ -1,12 +1,16 @@
-"""Page renders in a real browser (Debian's chromium, Playwright), the app running: the time from
-navigation until the page's script is idle, for the first visit of each page with Streamlit's caches
-cold, and the app's own cold start (a fresh server's first page) said separately.
+"""Page renders in a real browser (Debian's chromium, Playwright), the app running: for each page, the
+time until its script is idle, and the app's own cold start (a fresh server's first page) apart.
 
     .venv/bin/python bench/bench_browser.py --db bench/out/pages-1000000.duckdb --runs 3
 
-Each run starts a fresh server (so no page finds another's numbers cached), opens the Address lookup
-page with nothing typed (it reads nothing: the imports and the server's start are paid there, and
-timed as the cold start), then the measured page. Medians and maxima over the runs, seconds.
+Each run starts a fresh server per page (so no page finds another's numbers cached) and opens the
+Address lookup page with nothing typed (it reads nothing: the server's start and the imports are paid
+there, timed as the cold start; for the Address page itself, the Pre-send page). Then, per page:
+- first visit: a click on its sidebar link, as a user moves around the running app (caches cold), until
+  its title is shown and its script idle;
+- reload: the same page loaded again from its URL (the browser reloads the app's frontend; the page's
+  reads are cached by then).
+Medians and maxima over the runs, seconds.
 """
 
 from __future__ import annotations
@@ -57,6 +61,17 @@ def _visit(page, url: str) -> float:
     started = time.perf_counter()
     page.goto(url)
     page.wait_for_selector("[data-testid='stMain']", timeout=120_000)
+    # The app's own page list (a fresh server's first page hands over to app.py once: ui.through_the_app).
+    nav = page.locator("[data-testid='stSidebarNav'] a")
+    nav.filter(has_text="Pipeline health").wait_for(timeout=120_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+    return time.perf_counter() - started
+
+
+def _click(page, title: str) -> float:
+    started = time.perf_counter()
+    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
+    page.locator("h1", has_text=title).first.wait_for(timeout=120_000)
     page.wait_for_selector(IDLE, timeout=120_000)
     return time.perf_counter() - started
 
@@ -73,6 +88,7 @@ def main() -> None:
     db = Path(args.db).resolve()
     cold_start: list[float] = []
     first_visit: dict[str, list[float]] = {name: [] for name in PAGES}
+    reload: dict[str, list[float]] = {name: [] for name in PAGES}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"))
         for _ in range(args.runs):
@@ -81,17 +97,20 @@ def main() -> None:
                 proc = _server(db, port)
                 try:
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                    cold_start.append(_visit(page, f"http://127.0.0.1:{port}/address"))
-                    first_visit[name].append(_visit(page, f"http://127.0.0.1:{port}/{path}"))
+                    start = "presend" if path == "address" else "address"
+                    cold_start.append(_visit(page, f"http://127.0.0.1:{port}/{start}"))
+                    first_visit[name].append(_click(page, name.removesuffix(" (empty)")))
+                    reload[name].append(_visit(page, f"http://127.0.0.1:{port}/{path}"))
                     page.close()
                 finally:
                     proc.terminate()
                     proc.wait(timeout=30)
         browser.close()
-    print(f"{db.name}, {args.runs} runs, 2 cores; seconds from navigation until the script is idle")
-    print(f"{'page':28s} {'first visit p50':>15s} {'max':>7s}")
+    print(f"{db.name}, {args.runs} runs, {os.cpu_count()} cores; seconds until the page's script is idle")
+    print(f"{'page':28s} {'first visit p50':>15s} {'max':>7s} {'reload p50':>11s} {'max':>7s}")
     for name, times in first_visit.items():
-        print(f"{name:28s} {statistics.median(times):15.2f} {max(times):7.2f}")
+        print(f"{name:28s} {statistics.median(times):15.2f} {max(times):7.2f} "
+              f"{statistics.median(reload[name]):11.2f} {max(reload[name]):7.2f}")
     cold = f"{statistics.median(cold_start):15.2f} {max(cold_start):7.2f}"
     print(f"{'app cold start (fresh server)':28s} {cold}")
 

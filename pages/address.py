@@ -4,6 +4,8 @@ import streamlit as st
 
 from pipelines.dashboard import charts, data, ui
 
+ui.through_the_app()
+
 st.title("Address lookup")
 st.caption("A learner says she gets no mail: type her address, or part of it.")
 

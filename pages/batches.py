@@ -4,6 +4,8 @@ import streamlit as st
 
 from pipelines.dashboard import data, ui
 
+ui.through_the_app()
+
 st.title("Upload batches")
 
 scope = ui.portal_picker(key="batch_scope", all_label="All portals")

@@ -4,6 +4,8 @@ import streamlit as st
 
 from pipelines.dashboard import data, ui
 
+ui.through_the_app()
+
 st.title("Domains")
 
 if "scope_rollup" not in st.session_state:

@@ -6,6 +6,8 @@ import streamlit as st
 
 from pipelines.dashboard import charts, data, ui
 
+ui.through_the_app()
+
 st.title("Overview")
 
 # Answers first: the account's verdict, then the portals someone should open today.

@@ -4,6 +4,8 @@ import streamlit as st
 
 from pipelines.dashboard import charts, data, ui
 
+ui.through_the_app()
+
 st.title("Pipeline health")
 fresh = data.freshness()
 served = data.served_from_lake(fresh)

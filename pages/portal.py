@@ -6,6 +6,8 @@ import streamlit as st
 
 from pipelines.dashboard import charts, data, ui
 
+ui.through_the_app()
+
 st.title("Portal")
 
 qp = st.query_params

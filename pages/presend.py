@@ -4,6 +4,8 @@ import streamlit as st
 
 from pipelines.dashboard import data, ui
 
+ui.through_the_app()
+
 st.title("Pre-send check")
 st.caption("Before a bulk upload or invitation: which addresses will bounce, and would the send push the "
            "portal past the cutoff?")

@@ -4,6 +4,8 @@ import streamlit as st
 
 from pipelines.dashboard import charts, data, ui
 
+ui.through_the_app()
+
 st.title("Restore brief")
 
 judged = data.portals_with_status()

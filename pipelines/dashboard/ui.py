@@ -217,6 +217,21 @@ def table(df: pl.DataFrame, file_name: str, empty: str, *, show: Sequence[str] |
     return None
 
 
+def through_the_app() -> None:
+    """Called first by every page: a page Streamlit ran on its own hands over to app.py.
+
+    Until app.py has called `st.navigation` once in a server process, Streamlit takes pages/ for the
+    pages of an app without navigation: a fresh server whose first request is a page's URL (a bookmark,
+    a link in an alert) would run that page file alone, without the app's reader or page list, and list
+    the raw file names in the sidebar for every session after. So the page switches the process to the
+    declared navigation and reruns, which runs app.py on the same URL."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def ensure_database() -> bool:
     """True when there is data to show. On the very first start, builds the demo database, with a
     progress bar fed by the progress lines the build prints (pipelines/demo/build.py, ingest/progress.py)."""

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -87,10 +89,11 @@ def demo(tmp_path_factory) -> dict:
             "presend": check, "bad_cause_row": causes.index("bad_upload_batch")}
 
 
-@pytest.fixture(scope="module")
-def server(demo):
+@contextmanager
+def _streamlit(db: Path) -> Iterator[str]:
+    """`streamlit run app.py` on `db` in a process of its own; its URL."""
     port = _free_port()
-    env = {**os.environ, "BOUNCEDESK_DB": str(demo["db"])}
+    env = {**os.environ, "BOUNCEDESK_DB": str(db)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
@@ -113,6 +116,12 @@ def server(demo):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(demo):
+    with _streamlit(demo["db"]) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -385,3 +394,18 @@ def test_journey_restore_brief_opens_on_the_disabled_portal(server, demo, page):
     name, md = _download_nth(page, "Download brief (Markdown)", 0)
     assert name == f"restore_brief_{OVER}.md"
     assert OVER in md and demo["bad_batch"] in md
+
+
+def test_a_fresh_server_first_opened_on_a_page_url_runs_the_app_around_it(demo, page):
+    # A bookmark or an alert's link is often a new server's first request: the page still runs inside
+    # app.py (its page list and titles, not the raw file names of pages/), on the portal the URL names.
+    with _streamlit(demo["db"]) as url:
+        page.goto(f"{url}/portal?portal=p004")
+        nav = page.locator("[data-testid='stSidebarNav'] a")
+        expect(nav.filter(has_text="Pipeline health")).to_be_visible()
+        _settle(page)
+        names = [text.split("\n")[-1].strip() for text in nav.all_inner_texts()]
+        assert names == ["Overview", "Portal", "Domains", "Upload batches", "Address lookup",
+                         "Restore brief", "Pre-send check", "Pipeline health"]
+        expect(page.locator("h1").filter(has_text="Portal")).to_be_visible()
+        expect(page.get_by_text("p004").first).to_be_visible()
