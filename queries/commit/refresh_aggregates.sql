@@ -81,13 +81,7 @@ set variable touched_days = list_distinct(list_concat(getvariable('touched_days_
 
 drop view touched_outcomes;
 
-delete from mart_portal_days
-where sent_date between list_min(getvariable('touched_days')) and list_max(getvariable('touched_days'))
-    and list_contains(getvariable('touched_days'), sent_date);
-
-insert into mart_portal_days by name
-select * from mart_portal_days_for(getvariable('touched_days'))
-order by sent_date;
+-- (the recomputation itself: queries/commit/refresh_portal_days.sql, run next)
 
 -- fct_address_facts: every portal's row of every address the load touched.
 delete from fct_address_facts

@@ -12,6 +12,7 @@ from pipelines.ingest.refresh import rebuild, refresh
 from pipelines.ingest.sources import LocalSource
 from tests import sesdata as ses
 from tests.pipeline.test_bounce_logs import dsn_mail
+from tests.sql.test_aggregate_tables import assert_equal
 
 REPO = Path(__file__).resolve().parents[2]
 T0, T1 = "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:05.000Z"
@@ -65,6 +66,11 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(tmp_path):
     # 1 outcome row, 1 address-facts row, 1 directory row = 5; objects: the SES object, the broken one
     # and the bounce mail.
     assert audit == [(5, 3)]
+    # The aggregates hold no trace either: each still equals its model over what is left (the day's
+    # counts: 1 send, no hard bounce, where they were 2 and 1).
+    assert_equal(db)
+    with warehouse.reader(db) as con:
+        assert con.execute("select sent, hard_bounced from mart_portal_days").fetchall() == [(1, 0)]
     # The rewritten raw objects still rebuild everyone else's facts.
     rebuild(db, quiet=True)
     with warehouse.reader(db) as con:
