@@ -18,25 +18,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.bench_incremental import hourly_objects  # noqa: E402
+from bench.bench_ingest import run_child  # noqa: E402
 
 
 def export(db: Path, lake: Path) -> tuple[float, int, str]:
     """One `lake export` as a child process: seconds, peak RSS (bytes), its summary line."""
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines", "lake", "export", "--to", str(lake),
-                             "--db", str(db), "-q"], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"lake export failed: {out}")
-    return time.monotonic() - started, usage.ru_maxrss * 1024, out.strip()
+    seconds, rss_mb, out = run_child([sys.executable, "-m", "pipelines", "lake", "export", "--to", str(lake),
+                                      "--db", str(db), "-q"])
+    return seconds, int(rss_mb * 1024 * 1024), out
 
 
 def main() -> None:

@@ -15,25 +15,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.bench_ingest import run_child  # noqa: E402
 
 
 def run(*args: str) -> tuple[float, int, str]:
     """`python -m pipelines ARGS` as a child: seconds, peak RSS (bytes), stdout."""
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"python -m pipelines {' '.join(args)} failed: {out[-500:]}")
-    return time.monotonic() - started, usage.ru_maxrss * 1024, out
+    seconds, rss_mb, out = run_child([sys.executable, "-m", "pipelines", *args])
+    return seconds, int(rss_mb * 1024 * 1024), out
 
 
 def main() -> None:
