@@ -116,8 +116,7 @@ def rebuild(db_path: Path, quiet: bool = False,
     if not db_path.exists():
         raise FileNotFoundError(f"no database at {db_path}")
     with warehouse.reader(db_path, views=False) as con:
-        warehouse.refuse_serving_file(con, db_path, {r[0] for r in con.execute(
-            "select table_name from information_schema.tables").fetchall()})
+        warehouse.refuse_serving_file(con, db_path)
     new = db_path.with_name(db_path.name + ".rebuild")
     for leftover in (new, new.with_name(new.name + ".wal")):
         leftover.unlink(missing_ok=True)
@@ -174,7 +173,7 @@ def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
         return set(), 1, False
     with warehouse.reader(db_path, views=False) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        warehouse.refuse_serving_file(con, db_path, tables)
+        warehouse.refuse_serving_file(con, db_path)
         if "_ingest_objects" not in tables:
             return set(), 1, False
         rows = con.execute(

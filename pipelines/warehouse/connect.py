@@ -38,10 +38,14 @@ class ServingFile(RuntimeError):
     remade from the lake, never refreshed or rebuilt."""
 
 
-def refuse_serving_file(con: duckdb.DuckDBPyConnection, path: Path, tables: set[str]) -> None:
-    """Raise ServingFile if the open file (its table names: `tables`) is one `lake marts` wrote."""
-    lake = con.execute("select max_by(lake, built_at) from _lake_marts").fetchall()[0][0] \
-        if "_lake_marts" in tables else None
+def refuse_serving_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Raise ServingFile if the open file is one `lake marts` wrote (a file older than `_lake_marts`
+    is not)."""
+    has_table = con.execute("select count(*) > 0 from duckdb_tables() where table_name = '_lake_marts' "
+                            "and database_name = current_database()").fetchall()[0][0]
+    if not has_table:
+        return
+    lake = con.execute("select max_by(lake, built_at) from _lake_marts").fetchall()[0][0]
     if lake is not None:
         raise ServingFile(
             f"{path} was written by `python -m pipelines lake marts` from the lake {lake}: refresh the "
