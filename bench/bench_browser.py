@@ -18,12 +18,9 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,30 +28,6 @@ PAGES = {"Overview": "", "Portal": "portal", "Domains": "domains", "Upload batch
          "Address lookup (empty)": "address", "Restore brief": "restore-brief",
          "Pre-send check (empty)": "presend", "Pipeline health": "health"}
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server(db: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "BOUNCEDESK_DB": str(db)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-                f"http://127.0.0.1:{port}/_stcore/health", timeout=1).close()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the streamlit server did not start")
 
 
 def _visit(page, url: str) -> float:
@@ -85,6 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    sys.path.insert(0, str(REPO))
+    from tests.support.served import streamlit_app
+
     db = Path(args.db).resolve()
     cold_start: list[float] = []
     first_visit: dict[str, list[float]] = {name: [] for name in PAGES}
@@ -93,18 +69,13 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"))
         for _ in range(args.runs):
             for name, path in PAGES.items():
-                port = _free_port()
-                proc = _server(db, port)
-                try:
+                with streamlit_app(db) as url:
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
                     start = "presend" if path == "address" else "address"
-                    cold_start.append(_visit(page, f"http://127.0.0.1:{port}/{start}"))
+                    cold_start.append(_visit(page, f"{url}/{start}"))
                     first_visit[name].append(_click(page, name.removesuffix(" (empty)")))
-                    reload[name].append(_visit(page, f"http://127.0.0.1:{port}/{path}"))
+                    reload[name].append(_visit(page, f"{url}/{path}"))
                     page.close()
-                finally:
-                    proc.terminate()
-                    proc.wait(timeout=30)
         browser.close()
     print(f"{db.name}, {args.runs} runs, {os.cpu_count()} cores; seconds until the page's script is idle")
     print(f"{'page':28s} {'first visit p50':>15s} {'max':>7s} {'reload p50':>11s} {'max':>7s}")

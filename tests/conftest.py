@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ import urllib.request
 
 import pytest
 from hypothesis import settings
+
+from tests.support.served import free_port
 
 # CI runs the same generated examples on every clean clone, so a run's verdict does not depend on
 # the draw; HYPOTHESIS_PROFILE=explore draws new ones (how the glued-header bug was found).
@@ -42,12 +43,6 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # Straight to the local server, whatever proxy the environment names.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -71,7 +66,7 @@ def moto_server(tmp_path_factory):
     """
     log_path = tmp_path_factory.mktemp("moto") / "moto_server.log"
     for _attempt in range(3):  # the free port can be taken between probe and bind
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(

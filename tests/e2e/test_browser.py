@@ -14,16 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -31,8 +23,8 @@ import pytest
 from playwright.sync_api import expect
 
 from pipelines.dashboard.ui import status_label
+from tests.support.served import streamlit_app
 
-REPO = Path(__file__).resolve().parents[2]
 SHOTS = Path(__file__).resolve().parent / "screenshots"
 EXPORT_COLUMNS = ["learner_name", "email", "portal_id", "user_status", "bounce_type", "reason", "diagnostic",
                   "first_bounce", "last_bounce", "bounce_count", "upload_batch_id", "recommended_action"]
@@ -40,12 +32,6 @@ EXPORT_COLUMNS = ["learner_name", "email", "portal_id", "user_status", "bounce_t
 OVER, APPROACHING = "p004", "p011"  # the demo's portal over the cutoff (mail off) and approaching
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -89,38 +75,9 @@ def demo(tmp_path_factory) -> dict:
             "presend": check, "bad_cause_row": causes.index("bad_upload_batch")}
 
 
-@contextmanager
-def _streamlit(db: Path) -> Iterator[str]:
-    """`streamlit run app.py` on `db` in a process of its own; its URL."""
-    port = _free_port()
-    env = {**os.environ, "BOUNCEDESK_DB": str(db)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("streamlit did not start: " + proc.stderr.read().decode()[-2000:])
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def server(demo):
-    with _streamlit(demo["db"]) as url:
+    with streamlit_app(demo["db"]) as url:
         yield url
 
 
@@ -399,7 +356,7 @@ def test_journey_restore_brief_opens_on_the_disabled_portal(server, demo, page):
 def test_a_fresh_server_first_opened_on_a_page_url_runs_the_app_around_it(demo, page):
     # A bookmark or an alert's link is often a new server's first request: the page still runs inside
     # app.py (its page list and titles, not the raw file names of pages/), on the portal the URL names.
-    with _streamlit(demo["db"]) as url:
+    with streamlit_app(demo["db"]) as url:
         page.goto(f"{url}/portal?portal=p004")
         nav = page.locator("[data-testid='stSidebarNav'] a")
         expect(nav.filter(has_text="Pipeline health")).to_be_visible()
