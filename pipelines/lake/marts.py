@@ -65,6 +65,7 @@ def build_marts(lake: str, target: Path, master: str | None = None, quiet: bool 
     for leftover in (building, building.with_name(building.name + ".wal")):
         leftover.unlink(missing_ok=True)
     rows: dict[str, int] = {}
+    cached = []
     try:
         with warehouse.writer(building) as con:
             catalog.create_schema(con)
@@ -75,6 +76,7 @@ def build_marts(lake: str, target: Path, master: str | None = None, quiet: bool 
             for m in catalog.incremental_tables():
                 _say(quiet, f"marts: computing {m.name} on Spark ...")
                 frame = sc.spark.sql(spark_sql.spark_model(m.name)).cache()
+                cached.append(frame)
                 # The next model reads this one: the recomputed rows, not the lake's copy.
                 frame.createOrReplaceTempView(m.name)
                 rows[m.name] = _copy(con, frame, m.name, m.order_by)
@@ -93,6 +95,9 @@ def build_marts(lake: str, target: Path, master: str | None = None, quiet: bool 
     finally:
         if session is None:
             sc.spark.stop()
+        else:  # the caller's session goes on: give back the memory the recomputed tables held
+            for frame in cached:
+                frame.unpersist()
     result = MartsResult(str(target), lake, manifest["load_id"], rows, target.stat().st_size,
                          time.monotonic() - started)
     _say(quiet, f"marts: {target} written from the lake's load {result.load_id} in {result.seconds:.1f} s")
