@@ -24,14 +24,17 @@ from pipelines.lake import spark_sql
 
 DEFAULT_MASTER = "local[2]"
 _SET_VARIABLE = re.compile(r"set variable ([a-z_][a-z0-9_]*) = \?", re.IGNORECASE)
-# Short jobs over a small lake: two shuffle partitions, no adaptive re-planning, a quick JIT; the
-# settings the SQL's meaning depends on (UTC, ANSI, instants) are spark_sql.SPARK_CONF.
+# Short jobs over a small lake: two shuffle partitions, no adaptive re-planning, a quick JIT (with room
+# for its code: at the quick JIT's default 48 MB code cache a long session filled it, the JIT stopped
+# and the JVM then failed inside Spark's event loop); the settings the SQL's meaning depends on (UTC,
+# ANSI, instants) are spark_sql.SPARK_CONF.
 _SETTINGS = {
     "spark.sql.shuffle.partitions": "2",
     "spark.sql.adaptive.enabled": "false",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -Duser.timezone=UTC",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m "
+                                     "-Duser.timezone=UTC",
     "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
 }
 
