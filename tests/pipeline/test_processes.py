@@ -120,7 +120,9 @@ def test_two_refreshes_at_once_one_loads_the_other_exits_cleanly(dataset, tmp_pa
 def test_waiting_refresh_queues_behind_the_running_one(dataset, tmp_path):
     db = tmp_path / "wait.duckdb"
     shutil.copy(dataset["base"], db)
-    a = cli("refresh", "--source", str(dataset["src"]), "--db", str(db), "-q")
+    # Both wait: on a busy machine the second process can reach the lock first (a head start of 0.3 s
+    # does not order two interpreters' start-up), and then the first is the one that queues.
+    a = cli("refresh", "--source", str(dataset["src"]), "--db", str(db), "-q", "--wait", "120")
     time.sleep(0.3)
     b = cli("refresh", "--source", str(dataset["src"]), "--db", str(db), "-q", "--wait", "120")
     assert a.wait() == 0 and b.wait() == 0
