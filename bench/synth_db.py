@@ -11,8 +11,9 @@ and upload batches end in `-k` (so the account has N times the portals, each as 
 each tree keeps its shape). Copy 0 is the base unchanged. Rows are written in send-date order, as
 a feed that arrived over time would leave them. The aggregates (`fct_recipient_outcomes`,
 `fct_address_facts`) are copied the same way: the copies share no message, address or portal,
-so each copy's aggregate is the base's, renamed. `mart_portal_days` is computed from the copied
-outcomes (the unattributed mail of every copy shares one row per day). `raw_objects` is copied once
+so each copy's aggregate is the base's, renamed. The send-day tables (`mart_portal_days`,
+`mart_hard_bounces`) are computed from the copied outcomes (the unattributed mail of every copy
+shares one row per day and batch). `raw_objects` is copied once
 (the bytes are only read by `rebuild`); the manifest is copied N times (its size is what a refresh
 reads).
 """
@@ -90,7 +91,8 @@ def main() -> None:
                   f"({time.monotonic() - t:.1f} s)", flush=True)
         for table in ONCE:
             con.execute(f"insert into {table} select * from base.{table}")
-        catalog.rebuild_table(con, catalog.model("mart_portal_days"))
+        for name in ("mart_portal_days", "mart_hard_bounces"):
+            catalog.rebuild_table(con, catalog.model(name))
         con.execute("detach base")
         catalog.apply_models(con)
     print(f"{args.out}: {time.monotonic() - started:.0f} s")

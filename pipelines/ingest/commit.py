@@ -90,7 +90,7 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
                             [catalog.incremental_definitions_hash()])
             else:
                 catalog.run_script(con, "commit/refresh_aggregates.sql")
-                catalog.run_script(con, "commit/refresh_portal_days.sql")
+                catalog.run_script(con, "commit/refresh_send_days.sql")
             summary.facts_new = con.execute(count_facts).fetchall()[0][0] - before
             summary.records_duplicate = fact_rows - summary.facts_new
             alerts = record_transitions(con, stager.load_id, policy)
@@ -117,15 +117,18 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
 
 
 def aggregates_stale(con: duckdb.DuckDBPyConnection, tables: set[str] | None = None) -> bool:
-    """An incremental table is missing or empty (a database from before it existed), or was built by
-    another definition: then the next commit rebuilds them all rather than mixing two rules."""
+    """An incremental table is missing, or empty while its definition is not (a database from before
+    it existed), or was built by another definition: then the next commit rebuilds them all rather
+    than mixing two rules. (Empty can be right: a history with no hard bounce has no mart_hard_bounces.)"""
     if tables is None:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
     names = [m.name for m in catalog.incremental_tables()]
     if any(name not in tables for name in (*names, "_aggregate_definitions")):
         return True
-    if any(con.execute(f"select count(*) = 0 from {name}").fetchall()[0][0] for name in names):
-        return True
+    for m in catalog.incremental_tables():
+        if con.execute(f"select count(*) = 0 from {m.name}").fetchall()[0][0] and con.execute(
+                f"select count(*) > 0 from ({m.everything()} limit 1)").fetchall()[0][0]:
+            return True
     built = con.execute(
         "select max_by(definition_hash, built_at) from _aggregate_definitions").fetchall()[0][0]
     return built != catalog.incremental_definitions_hash()

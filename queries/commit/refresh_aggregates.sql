@@ -1,5 +1,6 @@
 -- Keep the incremental tables (queries/models/fct_recipient_outcomes.sql, mart_portal_days.sql,
--- fct_address_facts.sql) equal to their definitions after a commit: recompute the rows of what this load touched. (A directory
+-- mart_hard_bounces.sql, fct_address_facts.sql) equal to their definitions after a commit: recompute
+-- the rows of what this load touched. (A directory
 -- reload, which can re-attribute any message, or a changed definition rebuilds them whole instead:
 -- `catalog.rebuild_table`.) The scopes are set as variables, constants when the statements are
 -- planned, so the table macros filter inside their scans.
@@ -73,7 +74,7 @@ insert into fct_recipient_outcomes by name
 select * from fct_recipient_outcomes_for(getvariable('touched_scope'))
 order by sent_date;
 
--- mart_portal_days: every (portal, day) row of the send days whose outcomes changed.
+-- mart_portal_days and mart_hard_bounces: the send days whose outcomes changed.
 set variable touched_days = list_distinct(list_concat(getvariable('touched_days_before'), (
     select coalesce(list(distinct sent_date) filter (where sent_date is not null), []::date[])
     from touched_outcomes
@@ -81,7 +82,7 @@ set variable touched_days = list_distinct(list_concat(getvariable('touched_days_
 
 drop view touched_outcomes;
 
--- (the recomputation itself: queries/commit/refresh_portal_days.sql, run next)
+-- (the recomputation itself: queries/commit/refresh_send_days.sql, run next)
 
 -- fct_address_facts: every portal's row of every address the load touched.
 delete from fct_address_facts

@@ -13,6 +13,7 @@
 -- consecutive_soft_bounces: soft-bounced messages, not delivered, whose bounce came after the
 -- address's latest Delivery in this portal (a delivery resets the run; an out-of-office reply to a
 -- delivered message is not a failure). last_bounce_*: the latest bounce event of any kind;
+-- last_hard_bounce_at: when the latest hard-bounced message bounced;
 -- last_attempt_refused: the latest bounce SES attempted (not OnAccountSuppressionList) was a refusal.
 -- Directory: dir_users on portal_id + lower(email) (the newest account if the directory lists one
 -- twice): learner_name, user_id, user_status, user_created_at; upload_batch_id is the account's batch,
@@ -54,6 +55,7 @@ address_messages as (
         count(*) filter (where refused) as refusals,
         min(first_bounce_at) as first_bounce_at,
         max(last_bounce_at) as last_bounce_at,
+        max(bounced_at) filter (where hard_bounced) as last_hard_bounce_at,
         first(latest_bounce order by latest_bounce.bounce_at desc, latest_bounce.reason, latest_bounce.diagnostic)
             filter (where latest_bounce is not null) as latest,
         first(
@@ -121,6 +123,7 @@ final as (
         coalesce(a.suppressed, false) as suppressed,
         a.first_bounce_at,
         a.last_bounce_at,
+        a.last_hard_bounce_at,
         a.last_reason,
         a.last_diagnostic,
         a.last_bounce_type,

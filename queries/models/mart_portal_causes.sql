@@ -31,10 +31,12 @@ with facts as (
     where scope is null or list_contains(scope, portal_id)
 ),
 
-outcomes as (
-    select portal_id, upload_batch_id, recipient, sent, hard_bounced, bounced_at, bounce_reason
-    from fct_rated_outcomes
-    where (scope is null or list_contains(scope, portal_id))
+-- The portals' hard bounces and their sends per batch, from the tables kept for them at commit: a
+-- portal's few hard bounces and its days x batches counts, not every outcome it has.
+hard_bounces as (
+    select portal_id, upload_batch_id, recipient, bounced_at, bounce_reason
+    from mart_hard_bounces
+    where scope is null or list_contains(scope, portal_id)
 ),
 
 addresses as (
@@ -115,9 +117,10 @@ batch_sends as (
     select
         portal_id,
         upload_batch_id,
-        count(*) filter (where sent) as sends,
-        count(*) filter (where sent and hard_bounced) as hard_bounces
-    from outcomes
+        cast(sum(sent) as bigint) as sends,
+        cast(sum(hard_bounced) as bigint) as hard_bounces
+    from mart_portal_days
+    where scope is null or list_contains(scope, portal_id)
     group by portal_id, upload_batch_id
 ),
 
@@ -159,10 +162,9 @@ batch_rows as (
         max(o.bounced_at) as last_seen,
         cast(null as varchar) as suggestion,
         max(o.bounce_reason) as detail
-    from outcomes as o
+    from hard_bounces as o
     inner join bad_batches as b
         on b.portal_id is not distinct from o.portal_id and b.upload_batch_id = o.upload_batch_id
-    where o.sent and o.hard_bounced
     group by o.portal_id, o.upload_batch_id, o.recipient
 ),
 
@@ -172,7 +174,7 @@ deliveries as (
     select recipient, last_delivery_at as event_at
     from fct_rated_outcomes
     where delivered
-        and recipient in (select recipient from outcomes where sent and hard_bounced)
+        and recipient in (select recipient from hard_bounces)
 ),
 
 stale_bounces as (
@@ -181,10 +183,9 @@ stale_bounces as (
         o.recipient,
         o.bounced_at,
         o.bounce_reason
-    from outcomes as o
+    from hard_bounces as o
     inner join addresses as a on a.portal_id = o.portal_id and a.recipient = o.recipient
-    where o.sent and o.hard_bounced
-        and a.user_created_at < o.bounced_at - interval '365' day
+    where a.user_created_at < o.bounced_at - interval '365' day
         and not exists (
             select 1
             from deliveries as d

@@ -1,8 +1,10 @@
--- grain: one row per (portal_id, sent_date) with rated outcomes that day: each day's counts of the
--- (message, recipient) rows of fct_rated_outcomes (SES's mailbox simulator left out), by the UTC day of
--- sending; portal_id null is the unattributed mail; outcomes with no send date are in no window. Counts
--- are of rows, as every rate counts them, so a span of whole days is the sum of its days: the status,
--- the daily rates and the status timeline read ~days x portals rows here instead of every outcome. Kept
+-- grain: one row per (portal_id, sent_date, upload_batch_id) with rated outcomes: each day's counts of
+-- the (message, recipient) rows of fct_rated_outcomes (SES's mailbox simulator left out), by the UTC day
+-- of sending and the message's upload batch (null: untagged); portal_id null is the unattributed mail;
+-- outcomes with no send date are in no window. Counts are of rows, as every rate counts them, so a span
+-- of whole days is the sum of its days and a batch's history the sum of its rows (its first and last
+-- send the min and max of theirs): the status, the daily rates, the status timeline, the upload
+-- batches and the causes' batch rates read ~days x batches rows here instead of every outcome. Kept
 -- at each commit for the send days whose outcomes the load changed (all after a rebuild); a partial day
 -- at a window's edge is counted from the outcomes themselves (queries/reads/portal_status.sql).
 -- scope: a list of send dates (the days to recompute), or null for every day.
@@ -10,13 +12,16 @@
 select
     portal_id,
     sent_date,
+    upload_batch_id,
     count(*) filter (where sent) as sent,
     count(*) filter (where sent and delivered) as delivered,
     count(*) filter (where sent and hard_bounced) as hard_bounced,
     count(*) filter (where sent and soft_bounced) as soft_bounced,
     count(*) filter (where sent and complained) as complaints,
     count(*) filter (where rejected) as rejects,
-    count(*) filter (where suppressed) as suppressed
+    count(*) filter (where suppressed) as suppressed,
+    min(sent_at) as first_sent_at,
+    max(sent_at) as last_sent_at
 from fct_rated_outcomes
 where sent_date is not null
     and (
@@ -24,4 +29,4 @@ where sent_date is not null
         -- The days' range first: a constant range the scan prunes row groups by (the list alone is not).
         or (sent_date between list_min(scope) and list_max(scope) and list_contains(scope, sent_date))
     )
-group by portal_id, sent_date
+group by portal_id, sent_date, upload_batch_id

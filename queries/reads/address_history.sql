@@ -12,14 +12,15 @@ with planned as (
     from (select unnest(cast($addresses as varchar[])) as address) as a
 ),
 
+-- The address facts count hard bounces per portal by the outcomes' rule: their sums are the account's.
 known as (
     select
-        o.recipient,
-        count(*) filter (where o.hard_bounced) as hard_bounces,
-        max(o.bounced_at) filter (where o.hard_bounced) as last_hard_bounce_at
-    from fct_recipient_outcomes as o
-    where o.recipient in (select address from planned)
-    group by o.recipient
+        f.recipient,
+        cast(sum(f.hard_bounces) as bigint) as hard_bounces,
+        max(f.last_hard_bounce_at) as last_hard_bounce_at
+    from fct_address_facts as f
+    where f.recipient in (select address from planned)
+    group by f.recipient
 ),
 
 -- A hard-bounced message was sent, so the address facts' per-address counts add up to the domain's.

@@ -1,17 +1,19 @@
 -- Upload batches (the upload_batch_id of each message) ranked by hard-bounce rate over the whole loaded
 -- history, for every portal ($portal_id null) or one portal (with the portals below it when $rollup):
 -- sends, hard bounces, the directory's upload date, file name and size (dir_batches.row_count).
--- SES mailbox-simulator mail is left out, as from every rate.
+-- SES mailbox-simulator mail is left out, as from every rate; a batch with no mail that has a send
+-- date (only bounce mails of it, none sent) is in no row.
 with sends as (
+    -- Whole history per batch: the sums of its send days (queries/models/mart_portal_days.sql).
     select
         upload_batch_id,
         portal_id,
-        count(*) filter (where sent) as sent,
-        count(*) filter (where sent and hard_bounced) as hard_bounced,
-        count(*) filter (where sent and soft_bounced) as soft_bounced,
-        min(sent_at) as first_sent,
-        max(sent_at) as last_sent
-    from fct_rated_outcomes
+        cast(sum(sent) as bigint) as sent,
+        cast(sum(hard_bounced) as bigint) as hard_bounced,
+        cast(sum(soft_bounced) as bigint) as soft_bounced,
+        min(first_sent_at) as first_sent,
+        max(last_sent_at) as last_sent
+    from mart_portal_days
     where upload_batch_id is not null
         and (
             cast($portal_id as varchar) is null
