@@ -163,7 +163,8 @@ def incremental_tables() -> tuple[Model, ...]:
 def apply_models(con: duckdb.DuckDBPyConnection, temp: bool = False) -> list[str]:
     """Create or replace the shared macros and every model; returns the model names in order.
 
-    An incremental table is created (empty) when missing; its rows are the commit's to keep.
+    An incremental table is created (empty) when missing, or when its columns are not its definition's
+    (an upgrade); its rows are the commit's to keep.
     `temp=True` creates everything in the connection only, over the file's own tables (a reader of
     a file whose stored models are from another version of this code); otherwise the file records
     which definitions it holds and loses the relations an older version left.
@@ -178,6 +179,10 @@ def apply_models(con: duckdb.DuckDBPyConnection, temp: bool = False) -> list[str
         if m.kind == "incremental table":
             if not temp:
                 con.execute(f"create table if not exists {m.name} as {m.everything()} limit 0")
+                # Columns from an older definition would break the views over it before the commit
+                # rebuilds it (its definitions hash differs too, so the commit does).
+                if _shape(con, m.name) != _shape(con, f"({m.everything()})"):
+                    con.execute(f"create or replace table {m.name} as {m.everything()} limit 0")
         else:
             con.execute(f"create or replace {scope}view {m.name} as\n"
                         f"{m.everything() if m.scoped else m.body}")
@@ -187,6 +192,11 @@ def apply_models(con: duckdb.DuckDBPyConnection, temp: bool = False) -> list[str
         con.execute("delete from _view_definitions")
         con.execute("insert into _view_definitions values (?, now())", [definitions_hash()])
     return names
+
+
+def _shape(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    rel = con.sql(f"select * from {relation} limit 0")
+    return list(zip(rel.columns, map(str, rel.types), strict=True))
 
 
 def rebuild_table(con: duckdb.DuckDBPyConnection, m: Model) -> None:

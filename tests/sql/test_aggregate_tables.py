@@ -104,6 +104,21 @@ def test_aggregates_built_by_another_definition_are_rebuilt_whole(tmp_path):
             (catalog.incremental_definitions_hash(),)]
 
 
+def test_an_aggregate_whose_columns_changed_is_rebuilt_though_views_read_the_new_column(tmp_path):
+    src, db = tmp_path / "ses", tmp_path / "d.duckdb"
+    ses.write_object(src, "1", [ses.send("m1", "a@a.example", T0, portal="p1", batch="b1")])
+    refresh(db, [LocalSource(src)], quiet=True)
+    # An older release's table, without a column the causes and the batches now read.
+    with warehouse.writer(db) as con:
+        con.execute("alter table mart_portal_days drop column upload_batch_id")
+        con.execute("update _aggregate_definitions set definition_hash = 'older rule'")
+    assert refresh(db, [LocalSource(src)], quiet=True).committed
+    assert_equal(db)
+    with warehouse.reader(db) as con:
+        assert con.execute("select portal_id, upload_batch_id, sent from mart_portal_days").fetchall() == [
+            ("p1", "b1", 1)]
+
+
 def test_an_older_database_says_to_refresh_and_one_refresh_with_nothing_new_upgrades_it(tmp_path):
     from pipelines.reports import metrics
 
