@@ -2,8 +2,9 @@
 -- addresses use them and how many of those bounced, for the account ($portal_id null) or one portal
 -- (with the portals below it when $rollup), over the whole loaded history.
 with scoped as (
-    select f.*
-    from mart_address_facts as f
+    -- The address facts themselves: the per-domain windows of mart_address_facts are not needed here.
+    select f.portal_id, f.recipient, f.recipient_domain, f.bounces
+    from fct_address_facts as f
     where cast($portal_id as varchar) is null
         or f.portal_id in (select unnest(portal_members(cast($portal_id as varchar), cast($rollup as boolean))))
 ),
