@@ -143,3 +143,18 @@ create or replace macro soft_bounces_before_suppress() as
 -- the address's last delivery (if any). Counted, they are its consecutive soft bounces.
 create or replace macro in_soft_run(soft_bounced, delivered, bounced_at, last_delivery_at) as
     soft_bounced and not delivered and (last_delivery_at is null or bounced_at > last_delivery_at);
+
+-- The key a rate by $dimension counts a (message, recipient) row under (queries/reads/rates.sql): a
+-- portal, a recipient domain, an upload batch, a message type or a bounce reason, '(unattributed)' /
+-- '(none)' where the row has none. (A roll-up's key is the root of each tree holding the portal:
+-- dim_portal_tree, so that one needs the join, not this.)
+create or replace macro rate_key(dimension, portal_id, recipient_domain, upload_batch_id, message_type,
+        bounce_reason) as
+    case dimension
+        when 'account' then 'account'
+        when 'portal' then coalesce(portal_id, '(unattributed)')
+        when 'domain' then coalesce(recipient_domain, '(none)')
+        when 'batch' then coalesce(upload_batch_id, '(none)')
+        when 'message_type' then coalesce(message_type, '(none)')
+        when 'reason' then coalesce(bounce_reason, '(none)')
+    end;

@@ -202,3 +202,73 @@ def test_status_counts_are_the_instant_windows_over_the_outcomes(tmp_path):
                 assert got == expected, (as_of, days)
                 checked += sum(r[1] for r in got)
     assert checked > 500  # the windows held sends to count (not every comparison of nothing)
+
+
+def test_rates_are_the_instant_windows_over_the_outcomes(tmp_path):
+    """rates.sql sums whole days from mart_portal_days / mart_portal_day_keys, counts the two edge days
+    from the outcomes and the distinct hard-bounced addresses from mart_hard_bounces: for every
+    dimension, for the account, one portal and a roll-up, at instants on and beside a send and a day's
+    start, its rows are those of (as_of - days, as_of] counted straight from the outcomes. Sends every
+    5 hours for 30 days over three portals (p1a under p1), two domains, two batches and two message
+    types; every 3rd hard-bounced, every 4th address sent to twice; reasons from the bounce classifier."""
+    from datetime import UTC, datetime, timedelta
+
+    from pipelines.reports import metrics
+    from tests.sql.test_rates_status import write_directory
+
+    src, db = tmp_path / "ses", tmp_path / "d.duckdb"
+    start = datetime(2026, 10, 1, 0, 0, tzinfo=UTC)
+    records = []
+    for i in range(30 * 24 // 5):
+        stamp = (start + timedelta(hours=5 * i)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        portal = ("p1", "p1a", "p2")[i % 3]
+        to = f"u{i - i % 4 if i % 4 == 1 else i}@{('x', 'y')[i % 2]}.example"
+        records.append(ses.send(f"m{i}", to, stamp, portal=portal, batch=("b1", "b2", None)[i % 5 % 3],
+                                mtype=("invitation", "reminder")[i % 7 % 2]))
+        if i % 3 == 0:
+            records.append(ses.bounce(f"m{i}", to, stamp, stamp, portal=portal))
+        elif i % 5 == 0:
+            records.append(ses.bounce(f"m{i}", to, stamp, stamp, portal=portal, btype="Transient",
+                                      subtype="MailboxFull", status="4.2.2", diagnostic="smtp; 452 full"))
+    ses.write_object(src, "1", records)
+    refresh(db, [LocalSource(src)], directory=write_directory(tmp_path / "dir"), quiet=True)
+    send_instant = start + timedelta(hours=5 * 70)
+    instants = [datetime(2026, 10, 20, tzinfo=UTC), send_instant, send_instant + timedelta(microseconds=1),
+                send_instant - timedelta(microseconds=1)]
+    # The definition, straight from the outcomes (what rates.sql computed before the kept counts).
+    direct = """
+        with w as (
+            select * from fct_rated_outcomes
+            where sent_at > $as_of::timestamptz - to_days(cast($days as integer))
+                and sent_at <= $as_of::timestamptz
+                and (cast($portals as varchar[]) is null
+                    or list_contains(cast($portals as varchar[]), portal_id))
+        ),
+        k as (
+            select rate_key($dimension, portal_id, recipient_domain, upload_batch_id, message_type,
+                bounce_reason) as key, w.* from w where $dimension <> 'rollup'
+            union all
+            select t.root_portal_id, w.* from w join dim_portal_tree as t on t.portal_id = w.portal_id
+            where $dimension = 'rollup'
+        )
+        select key, count(*) filter (where sent), count(*) filter (where sent and delivered),
+            count(*) filter (where sent and hard_bounced), count(*) filter (where sent and soft_bounced),
+            count(*) filter (where rejected),
+            count(distinct case when sent and hard_bounced then recipient end)
+        from k group by key order by key"""
+    columns = ["key", "sent", "delivered", "hard_bounced", "soft_bounced", "rejects",
+               "hard_bounced_addresses"]
+    checked = 0
+    with warehouse.reader(db) as con:
+        for as_of in instants:
+            for days in (1, 7, 30):
+                for portal, rollup, portals in ((None, False, None), ("p1a", False, ["p1a"]),
+                                                ("p1", True, ["p1", "p1a"])):
+                    for dimension in metrics.DIMENSIONS:
+                        got = metrics.rates(con, dimension, as_of=as_of, window_days=days,
+                                            portal_id=portal, rollup=rollup).sort("key").select(columns)
+                        expected = con.execute(direct, {"as_of": as_of, "days": days, "portals": portals,
+                                                        "dimension": dimension}).fetchall()
+                        assert list(got.iter_rows()) == expected, (as_of, days, portal, dimension)
+                        checked += sum(r[1] for r in expected)
+    assert checked > 5000  # the windows held sends to count (not every comparison of nothing)
