@@ -13,14 +13,16 @@ a feed that arrived over time would leave them. The aggregates (`fct_recipient_o
 `fct_address_facts`) are copied the same way: the copies share no message, address or portal,
 so each copy's aggregate is the base's, renamed. The send-day tables (`mart_portal_days`,
 `mart_hard_bounces`) are computed from the copied outcomes (the unattributed mail of every copy
-shares one row per day and batch). `raw_objects` is copied once
-(the bytes are only read by `rebuild`); the manifest is copied N times (its size is what a refresh
-reads).
+shares one row per day and batch). `raw_objects` is copied once, its files beside the base
+hard-linked beside the copy (the bytes are only read by `rebuild`); the manifest is copied N times
+(its size is what a refresh reads).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipelines import warehouse  # noqa: E402
-from pipelines.warehouse import catalog  # noqa: E402
+from pipelines.warehouse import catalog, raw_store  # noqa: E402
 
 # Per table: the expression each renamed column takes in copy k (`c` is the column, `k` the copy).
 _ADDRESS = "case when k = 0 or {c} is null then {c} else 'k' || k || '.' || {c} end"
@@ -91,6 +93,8 @@ def main() -> None:
                   f"({time.monotonic() - t:.1f} s)", flush=True)
         for table in ONCE:
             con.execute(f"insert into {table} select * from base.{table}")
+        shutil.copytree(raw_store.folder(args.base), raw_store.folder(args.out), copy_function=os.link,
+                        dirs_exist_ok=True)
         for name in ("mart_portal_days", "mart_hard_bounces"):
             catalog.rebuild_table(con, catalog.model(name))
         con.execute("detach base")

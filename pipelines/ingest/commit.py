@@ -20,7 +20,7 @@ from pipelines.ingest.stage import Stager
 from pipelines.ingest.summary import RefreshSummary
 from pipelines.reports.alerts import record_transitions
 from pipelines.reports.policy import Policy
-from pipelines.warehouse import catalog
+from pipelines.warehouse import catalog, raw_store
 
 
 class _CommitOutOfMemory(RuntimeError):
@@ -72,6 +72,7 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
         con.execute("begin transaction")
         try:
             con.execute("attach ? as stg (read_only)", [str(stager.db_path)])
+            raw_store.move_out(con, raw_store.folder(db_path))  # a file from before the store
             if with_directory:
                 directory.replace_directory(con, stager.load_id)
             catalog.apply_models(con)

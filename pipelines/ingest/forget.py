@@ -1,7 +1,8 @@
 """Erasure: remove one address from every table and every raw object (a privacy request).
 
 Runs under the refresh lock in one transaction. Raw objects that mention the address are
-rewritten without the records (or mails) that mention it. The audit row records when and how
+rewritten without the records (or mails) that mention it, as new files of the raw store; the old
+files are removed once the erasure has committed. The audit row records when and how
 much was removed, never the address itself.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from pipelines import warehouse
 from pipelines.ingest import bounce_logs, objects
-from pipelines.warehouse import catalog
+from pipelines.warehouse import catalog, raw_store
 
 # Tables whose rows are about one recipient, and the column naming it.
 _ROW_TABLES = {
@@ -49,9 +50,12 @@ def forget(db_path: Path, address: str, wait_seconds: float = 60.0) -> Erasure:
             catalog.run_script(con, "commit/refresh_send_days.sql")
             quarantined = con.execute(catalog.sql("forget/quarantine.sql"), {"address": address}
                                       ).fetchall()[0][0]
+            store = raw_store.folder(db_path)
+            raw_store.move_out(con, store)  # a file from before the store
             rewritten = removed = 0
-            for load_id, source, key, data in con.execute(
-                "select load_id, source, object_key, data from raw_objects").fetchall():
+            for load_id, source, key, sha256 in con.execute(
+                "select load_id, source, object_key, sha256 from raw_objects").fetchall():
+                data = raw_store.get(store, sha256)
                 if needle not in data.lower() and not objects.is_gzip(data):
                     continue
                 plain = objects.decompress(data, 2 * 1024**3) if objects.is_gzip(data) else data
@@ -60,8 +64,9 @@ def forget(db_path: Path, address: str, wait_seconds: float = 60.0) -> Erasure:
                 kept, dropped = _without(plain, needle)
                 new = gzip.compress(kept) if objects.is_gzip(data) else kept
                 con.execute(
-                    "update raw_objects set data = ? where load_id = ? and source = ? and object_key = ?",
-                    [new, load_id, source, key],
+                    "update raw_objects set sha256 = ?, size_bytes = ? "
+                    "where load_id = ? and source = ? and object_key = ?",
+                    [raw_store.put(store, new), len(new), load_id, source, key],
                 )
                 rewritten += 1
                 removed += dropped
@@ -73,6 +78,10 @@ def forget(db_path: Path, address: str, wait_seconds: float = 60.0) -> Erasure:
         except BaseException:
             con.execute("rollback")
             raise
+        # Once committed, no row points at the objects as they were: their files go, and with them
+        # any object of a failed run that was never recorded (it may hold the address too).
+        referenced = {r[0] for r in con.execute("select distinct sha256 from raw_objects").fetchall()}
+        raw_store.sweep(store, referenced)
     return Erasure(rows, rewritten, removed, quarantined)
 
 

@@ -26,7 +26,7 @@ from pipelines.ingest.sources import ObjectRef, RawObjectsSource, Source
 from pipelines.ingest.stage import Stager
 from pipelines.ingest.summary import RefreshSummary
 from pipelines.reports.policy import Policy
-from pipelines.warehouse import catalog
+from pipelines.warehouse import catalog, raw_store
 
 
 def refresh(
@@ -47,7 +47,8 @@ def refresh(
 
 def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None,
                     attribution: Attribution, max_object_bytes: int, quiet: bool,
-                    policy: Policy | None = None, memory_limit: str | None = None) -> RefreshSummary:
+                    policy: Policy | None = None, memory_limit: str | None = None,
+                    raw_folder: Path | None = None) -> RefreshSummary:
     started = time.monotonic()
     summary = RefreshSummary()
     known, next_load_id, aggregates_missing = _manifest(db_path)
@@ -69,7 +70,8 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
     stager = None
     try:
         progress = Progress(len(listed), quiet=quiet)
-        stager = Stager(staging_dir, next_load_id, max_object_bytes, attribution, memory_limit)
+        stager = Stager(staging_dir, next_load_id, max_object_bytes, attribution,
+                        raw_folder or raw_store.folder(db_path), memory_limit)
         if directory is not None:
             stager.stage_directory(directory)
         # A database older than this code (its aggregates, tables or models) is upgraded now, even with
@@ -121,14 +123,20 @@ def rebuild(db_path: Path, quiet: bool = False,
     for leftover in (new, new.with_name(new.name + ".wal")):
         leftover.unlink(missing_ok=True)
     with warehouse.refresh_lock(db_path):
+        with warehouse.writer(db_path) as con:  # a file from before the store: its bytes moved out
+            con.execute("begin transaction")
+            raw_store.move_out(con, raw_store.folder(db_path))
+            con.execute("commit")
         with warehouse.writer(new) as con:
             catalog.create_schema(con)
             con.execute("attach ? as old (read_only)", [str(db_path)])
             for table in ("dir_portals", "dir_users", "dir_batches", "_directory_loads"):
                 con.execute(f"insert into {table} select * from old.{table}")
             con.execute("detach old")
+        # The new file's objects are the old one's, kept beside the path it is swapped in at.
         summary = _refresh_locked(new, [RawObjectsSource(db_path)], None, Attribution(),
-                                  2 * 1024**3, quiet, memory_limit=memory_limit)
+                                  2 * 1024**3, quiet, memory_limit=memory_limit,
+                                  raw_folder=raw_store.folder(db_path))
         with warehouse.writer(new) as con:
             # Status history belongs to the database, not to the parse: carry it over.
             con.execute("attach ? as old (read_only)", [str(db_path)])
@@ -183,5 +191,5 @@ def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
         stale = aggregates_stale(con, tables) and con.execute(
             "select count(*) > 0 from fct_recipient_events").fetchall()[0][0]
         # Tables or models older than this code: the commit brings them up to date.
-        stale = stale or not catalog.models_current(con)
+        stale = stale or not catalog.models_current(con) or raw_store.kept_inside(con)
     return {(s, k, e or "") for s, k, e in rows}, last + 1, stale

@@ -234,7 +234,8 @@ def open_source(spec: str) -> Source:
 
 
 class RawObjectsSource:
-    """The objects a database already holds as received (`raw_objects`): rebuilds need no source."""
+    """The objects a database already holds as received (`raw_objects`, their bytes kept beside it by
+    `raw_store`): rebuilds need no source."""
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = Path(db_path)
@@ -245,7 +246,7 @@ class RawObjectsSource:
 
         with warehouse.reader(self.db_path) as con:
             rows = con.execute(
-                "select source, object_key, etag, octet_length(data) from raw_objects "
+                "select source, object_key, etag, size_bytes from raw_objects "
                 "order by load_id, source, object_key"
             ).fetchall()
         for source, key, etag, size in rows:
@@ -253,13 +254,15 @@ class RawObjectsSource:
 
     def read(self, ref: ObjectRef) -> bytes:
         from pipelines import warehouse
+        from pipelines.warehouse import raw_store
 
         with warehouse.reader(self.db_path) as con:
-            return con.execute(
-                "select data from raw_objects where source = ? and object_key = ? and etag = ? "
+            sha256 = con.execute(
+                "select sha256 from raw_objects where source = ? and object_key = ? and etag = ? "
                 "order by load_id desc limit 1",
                 [ref.source, ref.key, ref.etag],
             ).fetchall()[0][0]
+        return raw_store.get(raw_store.folder(self.db_path), sha256)
 
     def acknowledge(self, refs: list[ObjectRef]) -> None:
         return None

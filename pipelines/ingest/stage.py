@@ -26,7 +26,7 @@ from pipelines.bounces.classify import classify
 from pipelines.config import Attribution
 from pipelines.ingest import bounce_logs, directory, objects
 from pipelines.ingest.sources import ObjectRef, Source
-from pipelines.warehouse import catalog
+from pipelines.warehouse import catalog, raw_store
 
 _FIREHOSE_HOUR = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/\d{2}/")
 
@@ -35,8 +35,9 @@ class Stager:
     """Builds one load in a private DuckDB file: staged records, quarantine, facts, manifest."""
 
     def __init__(self, folder: Path, load_id: int, max_object_bytes: int,
-                 attribution: Attribution, memory_limit: str | None = None) -> None:
+                 attribution: Attribution, raw_folder: Path, memory_limit: str | None = None) -> None:
         self.folder = folder
+        self.raw_folder = raw_folder  # where the objects as received are kept (raw_store)
         self.attribution = attribution
         self.log_bounces: list[bounce_logs.LogBounce] = []
         self.load_id = load_id
@@ -46,8 +47,7 @@ class Stager:
         self.objects: list[dict] = []  # manifest rows
         self.rejects: list[dict] = []  # object-level quarantine rows
         self.fallback_rows: list[dict] = []  # records split by Python from objects DuckDB refused
-        self.raw: list[dict] = []  # objects as received, flushed to raw_objects in batches
-        self._raw_bytes = 0
+        self.raw: list[dict] = []  # rows of raw_objects (the bytes are kept by raw_store)
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._pending: deque[tuple[ObjectRef, dict, bytes, Future[_Inflated]]] = deque()
         self.con = duckdb.connect(str(self.db_path))
@@ -72,10 +72,8 @@ class Stager:
         # Read errors propagate: a source that cannot be read fails the refresh before any commit.
         data = source.read(ref)
         self.raw.append({"load_id": self.load_id, "source": ref.source, "object_key": ref.key,
-                         "etag": ref.etag, "received_date": _received_date(ref.key), "data": data})
-        self._raw_bytes += len(data)
-        if self._raw_bytes > 64 * 1024**2:
-            self._flush_raw()
+                         "etag": ref.etag, "received_date": _received_date(ref.key),
+                         "sha256": raw_store.put(self.raw_folder, data), "size_bytes": len(data)})
         # Inflating and writing release the GIL: the next objects are read while these run.
         path = self.folder / f"{len(self.objects):06d}.json"
         job = self._pool.submit(_inflate, data, self.max_object_bytes, path)
@@ -108,8 +106,8 @@ class Stager:
 
     def _flush_raw(self) -> None:
         raw = pl.DataFrame(self.raw, schema=_RAW_SCHEMA)  # noqa: F841
-        self.con.execute("insert into raw_objects select * from raw")
-        self.raw, self._raw_bytes = [], 0
+        self.con.execute("insert into raw_objects by name select * from raw")
+        self.raw = []
 
     def _object_reject(self, ref: ObjectRef, reason: str, data: bytes) -> dict:
         return {
@@ -311,7 +309,7 @@ _LOG_SCHEMA = {
 }
 _RAW_SCHEMA = {
     "load_id": pl.Int64, "source": pl.String, "object_key": pl.String, "etag": pl.String,
-    "received_date": pl.Date, "data": pl.Binary,
+    "received_date": pl.Date, "sha256": pl.String, "size_bytes": pl.Int64,
 }
 _QUARANTINE_SCHEMA = {
     "load_id": pl.Int64, "source": pl.String, "object_key": pl.String, "record_index": pl.Int64,

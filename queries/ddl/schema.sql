@@ -44,14 +44,17 @@ create table if not exists _quarantine (
 
 -- Every object exactly as received (the gzip bytes of an S3 object, the body of an SQS message),
 -- so every fact can be rebuilt (`python -m pipelines rebuild`) without the source still holding it.
--- Stored as bytes, not as parsed records: copying them costs a fraction of re-encoding the JSON.
+-- Kept as bytes, not as parsed records: copying them costs a fraction of re-encoding the JSON.
 create table if not exists raw_objects (
     load_id bigint not null,
     source varchar not null,
     object_key varchar not null,
     etag varchar,
     received_date date,               -- partition key for a later Parquet copy
-    data blob not null
+    -- The bytes as received live beside the database, named by their SHA-256
+    -- (pipelines/warehouse/raw_store.py): appended here, they made every checkpoint rewrite them all.
+    sha256 varchar not null,
+    size_bytes bigint not null
 );
 
 -- Recipient-level facts: one row per (message, recipient, event), deduplicated on event_key.

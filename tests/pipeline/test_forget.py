@@ -10,6 +10,7 @@ from pathlib import Path
 from pipelines import warehouse
 from pipelines.ingest.refresh import rebuild, refresh
 from pipelines.ingest.sources import LocalSource
+from pipelines.warehouse import raw_store
 from tests import sesdata as ses
 from tests.pipeline.test_bounce_logs import dsn_mail
 from tests.sql.test_aggregate_tables import assert_equal
@@ -19,9 +20,14 @@ T0, T1 = "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:05.000Z"
 GONE = "Gone.Person@Example.ORG"
 
 
+def _inflated(value: bytes) -> str:
+    return (gzip.decompress(value) if value[:2] == b"\x1f\x8b" else value).decode("utf-8", "replace")
+
+
 def every_text(db: Path) -> list[str]:
-    """Every text and blob value in every table, blobs inflated when gzip."""
-    out = []
+    """Every text and blob value in every table, and every file the raw store keeps beside the
+    database, inflated when gzip."""
+    out = [_inflated(path.read_bytes()) for path in raw_store.folder(db).glob("*/*")]
     with warehouse.reader(db) as con:
         tables = con.execute("select table_name from information_schema.tables "
                              "where table_type = 'BASE TABLE' and table_catalog = 'wh'").fetchall()
@@ -29,8 +35,7 @@ def every_text(db: Path) -> list[str]:
             for row in con.execute(f"select * from {table}").fetchall():
                 for value in row:
                     if isinstance(value, bytes):
-                        out.append((gzip.decompress(value) if value[:2] == b"\x1f\x8b" else value)
-                                   .decode("utf-8", "replace"))
+                        out.append(_inflated(value))
                     elif value is not None:
                         out.append(str(value))
     return out
@@ -53,6 +58,9 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(tmp_path):
     (dirs / "batches.csv").write_text("batch_id,portal_id,uploaded_at,filename,rows\n")
     refresh(db, [LocalSource(src), LocalSource(logs)], directory=dirs, quiet=True)
     assert any("gone.person@example.org" in t.lower() for t in every_text(db))
+    # An object a failed run kept before its commit never recorded: no row points at it.
+    orphan = b'{"mail":{"destination":["gone.person@example.org"]}}'
+    raw_store.put(raw_store.folder(db), gzip.compress(orphan))
 
     out = subprocess.run([sys.executable, "-m", "pipelines", "forget", GONE, "--db", str(db)], cwd=REPO,
                          capture_output=True, text=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -332,6 +333,50 @@ def test_rebuild_from_raw_objects_reproduces_every_fact(tmp_path, src):
     assert summary.objects_new == 2
     assert q(db, facts) == before
     assert q(db, "select portal_id from dir_portals") == [("p1",)]
+
+
+def test_objects_as_received_are_kept_beside_the_database_by_content(tmp_path, src):
+    import hashlib
+
+    from pipelines.warehouse import raw_store
+
+    db = tmp_path / "d.duckdb"
+    refresh(db, [LocalSource(src)], quiet=True)
+    store = raw_store.folder(db)
+    kept = {p.name: p.read_bytes() for p in store.glob("*/*")}
+    received = {hashlib.sha256(p.read_bytes()).hexdigest(): p.read_bytes()
+                for p in src.rglob("*") if p.is_file()}
+    assert kept == received  # every object byte for byte, named by its SHA-256, nothing else
+    assert q(db, "select sha256, size_bytes from raw_objects order by sha256") == sorted(
+        (sha, len(data)) for sha, data in received.items())
+    assert "data" not in {c for (c,) in q(db, "select column_name from information_schema.columns "
+                                               "where table_name = 'raw_objects'")}
+
+
+def test_a_database_holding_its_objects_inside_moves_them_beside_it_at_the_next_refresh(tmp_path, src):
+    from pipelines.warehouse import raw_store
+
+    db = tmp_path / "d.duckdb"
+    refresh(db, [LocalSource(src)], quiet=True)
+    facts = "select * exclude (load_id) from fct_recipient_events order by event_key"
+    before = q(db, facts)
+    store = raw_store.folder(db)
+    # As an older release left it: the bytes in raw_objects.data, no store beside the file.
+    with warehouse.writer(db) as con:
+        rows = con.execute("select rowid, sha256 from raw_objects").fetchall()
+        con.execute("alter table raw_objects add column data blob")
+        for rid, sha256 in rows:
+            con.execute("update raw_objects set data = ? where rowid = ?",
+                        [raw_store.get(store, sha256), rid])
+        con.execute("create or replace table raw_objects as "
+                    "select * exclude (sha256, size_bytes) from raw_objects")
+    shutil.rmtree(store)
+    assert refresh(db, [LocalSource(src)], quiet=True).committed  # nothing new: the upgrade alone
+    assert len(list(store.glob("*/*"))) == 2
+    for path in sorted(src.rglob("*"), reverse=True):  # the source gone: the store rebuilds the facts
+        path.unlink() if path.is_file() else path.rmdir()
+    refresh_mod.rebuild(db, quiet=True)
+    assert q(db, facts) == before
 
 
 def test_a_listing_that_fails_midway_commits_nothing(tmp_path, src):
