@@ -5,5 +5,6 @@ select
     bool_or(suppressed) as suppressed,
     cast(sum(sends) as bigint) as sends
 from fct_address_facts
-where recipient in (select unnest(cast($addresses as varchar[])))
+-- A constant list: the facts' index by recipient finds its rows.
+where list_contains(cast($addresses as varchar[]), recipient)
 group by recipient
