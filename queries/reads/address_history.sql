@@ -19,8 +19,7 @@ known as (
         cast(sum(f.hard_bounces) as bigint) as hard_bounces,
         max(f.last_hard_bounce_at) as last_hard_bounce_at
     from fct_address_facts as f
-    -- The list itself, a constant: the facts' index by recipient finds its rows.
-    where list_contains(cast($addresses as varchar[]), f.recipient)
+    where f.recipient in (select address from planned)
     group by f.recipient
 ),
 

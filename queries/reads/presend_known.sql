@@ -5,6 +5,5 @@ select
     bool_or(suppressed) as suppressed,
     cast(sum(sends) as bigint) as sends
 from fct_address_facts
--- A constant list: the facts' index by recipient finds its rows.
-where list_contains(cast($addresses as varchar[]), recipient)
+where recipient in (select unnest(cast($addresses as varchar[])))
 group by recipient
