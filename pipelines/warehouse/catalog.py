@@ -8,13 +8,12 @@ computed from the relations each one reads. A model's header says how it is mate
 
     -- materialised: view
     -- materialised: scoped view (scope varchar[])
-    -- materialised: incremental table (scope varchar[]), ordered by portal_id, indexed by recipient
+    -- materialised: incremental table (scope varchar[]), ordered by portal_id
 
 A scoped model's body reads a parameter `scope` (null: everything); it becomes the table macro
 `<name>_for(scope)` so a caller computes it for some keys with the filter inside the table scan,
 and `<name>` is the macro over everything. An incremental table is kept equal to its macro by
-each commit (queries/commit/refresh_aggregates.sql) and rebuilt whole when its definition changes;
-`indexed by` gives it an ART index on one column, for the lookups of a few keys among many rows.
+each commit (queries/commit/refresh_aggregates.sql) and rebuilt whole when its definition changes.
 """
 
 from __future__ import annotations
@@ -40,8 +39,7 @@ LAYERS = ("stg", "int", "fct", "dim", "mart")
 
 _HEADER = re.compile(
     r"^-- materialised: (view|scoped view|incremental table)"
-    r"(?: \(scope (?P<scope>[^)]+(?:\([^)]*\))?)\))?(?:, ordered by (?P<order>[a-z_]+))?"
-    r"(?:, indexed by (?P<index>[a-z_]+))?\s*$", re.M)
+    r"(?: \(scope (?P<scope>[^)]+(?:\([^)]*\))?)\))?(?:, ordered by (?P<order>[a-z_]+))?\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,6 @@ class Model:
     scope_type: str | None  # the SQL type of `scope`, for the scoped kinds
     order_by: str | None  # the column an incremental table is written in order of
     body: str
-    index_on: str | None = None  # a column an incremental table keeps an ART index on
 
     @property
     def scoped(self) -> bool:
@@ -121,8 +118,7 @@ def _read_model(path: Path) -> Model:
         raise ValueError(f"{path.name}: a scoped model names its scope's type, a plain view none")
     if path.stem.split("_", 1)[0] not in LAYERS:
         raise ValueError(f"{path.name}: a model's name starts with one of {LAYERS}")
-    return Model(path.stem, path, kind, scope_type, header.group("order"), text.strip().rstrip(";"),
-                 header.group("index"))
+    return Model(path.stem, path, kind, scope_type, header.group("order"), text.strip().rstrip(";"))
 
 
 @cache
@@ -210,7 +206,6 @@ def apply_models(con: duckdb.DuckDBPyConnection, temp: bool = False) -> list[str
                 # rebuilds it (its definitions hash differs too, so the commit does).
                 if _shape(con, m.name) != _shape(con, f"({m.everything()})"):
                     con.execute(f"create or replace table {m.name} as {m.everything()} limit 0")
-                _index(con, m)
         else:
             con.execute(f"create or replace {scope}view {m.name} as\n"
                         f"{m.everything() if m.scoped else m.body}")
@@ -231,14 +226,6 @@ def rebuild_table(con: duckdb.DuckDBPyConnection, m: Model) -> None:
     """An incremental table recomputed whole from its definition (its columns follow the definition)."""
     order = f" order by {m.order_by}" if m.order_by else ""
     con.execute(f"create or replace table {m.name} as {m.everything()}{order}")
-    _index(con, m)
-
-
-def _index(con: duckdb.DuckDBPyConnection, m: Model) -> None:
-    """The model's index, for the few-keys lookups of its commit refresh and of the reads (a scan of
-    every row otherwise): created with the table, kept by DuckDB through every insert and delete."""
-    if m.index_on:
-        con.execute(f"create index if not exists {m.name}_by_{m.index_on} on {m.name} ({m.index_on})")
 
 
 def _drop_obsolete(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:

@@ -86,7 +86,7 @@ drop view touched_outcomes;
 
 -- fct_address_facts: every portal's row of every address the load touched.
 delete from fct_address_facts
-where list_contains(getvariable('touched_recipients'), recipient);
+where recipient in (select unnest(getvariable('touched_recipients')));
 
 -- By portal: the pages read one portal's addresses.
 insert into fct_address_facts by name

@@ -189,9 +189,6 @@ create table if not exists dir_users (
     upload_batch_id varchar,
     created_at timestamptz
 );
--- The address facts' refresh and the address lookups find a few addresses' accounts among all.
-create index if not exists dir_users_by_email on dir_users (email);
-
 create table if not exists dir_batches (
     batch_id varchar,
     portal_id varchar,

@@ -18,16 +18,15 @@
 -- Directory: dir_users on portal_id + lower(email) (the newest account if the directory lists one
 -- twice): learner_name, user_id, user_status, user_created_at; upload_batch_id is the account's batch,
 -- else the batch of the address's latest tagged message.
--- materialised: incremental table (scope varchar[]), ordered by portal_id, indexed by recipient
+-- materialised: incremental table (scope varchar[]), ordered by portal_id
 with outcomes as (
     -- Every count comes from the per-message outcomes, which also carry what the address needs from
-    -- its events: a refresh of a few addresses reads only their outcome rows (a constant list, so
-    -- the outcomes' index by recipient finds them, as the directory's by email finds their accounts).
+    -- its events: a refresh of a few addresses reads only their outcome rows.
     select
         *,
         max(last_delivery_at) over (partition by portal_id, recipient) as address_last_delivery_at
     from fct_recipient_outcomes
-    where scope is null or list_contains(scope, recipient)
+    where scope is null or recipient in (select unnest(scope))
 ),
 
 address_messages as (
@@ -99,7 +98,7 @@ users as (
         ) as pick
     from dir_users
     where email is not null
-        and (scope is null or list_contains(scope, email))
+        and (scope is null or email in (select unnest(scope)))
 ),
 
 final as (

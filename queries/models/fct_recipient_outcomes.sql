@@ -10,7 +10,7 @@
 -- vouches that the messages' SES events were all sent between first_sent and last_sent: SES stamps
 -- every event of a message with its send time, so only those days' rows (and bounce-mail rows, whose
 -- dates come from the mail) are read, instead of every row's key.
--- materialised: incremental table (scope struct(keys varchar[], first_sent date, last_sent date)), ordered by sent_date, indexed by recipient
+-- materialised: incremental table (scope struct(keys varchar[], first_sent date, last_sent date)), ordered by sent_date
 with events as (
     select
         *,
