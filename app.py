@@ -1,5 +1,8 @@
 """bouncedesk: `streamlit run app.py`. The entry file only frames the app and routes to pages."""
 
+# Loaded with the app's first run, not by the first page that draws a table: st.dataframe converts
+# through pandas, whose import (0.4-0.6 s here, pyarrow with it) otherwise lands on that page.
+import pandas  # noqa: F401
 import streamlit as st
 
 from pipelines.dashboard import ui
