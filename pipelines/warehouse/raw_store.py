@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import threading
 from pathlib import Path
 
 import duckdb
@@ -34,9 +34,9 @@ def put(store: Path, data: bytes) -> str:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         # Written aside and renamed: a reader never sees half a file under the content's name.
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".tmp-", delete=False) as out:
-            out.write(data)
-        os.replace(out.name, target)
+        aside = target.with_name(f".{sha256}.{os.getpid()}.{threading.get_ident()}")
+        aside.write_bytes(data)
+        os.replace(aside, target)
     return sha256
 
 
@@ -55,7 +55,7 @@ def sweep(store: Path, referenced: set[str]) -> int:
     removed = 0
     if not store.exists():
         return removed
-    for path in store.glob("*/*"):
+    for path in store.glob("*/*"):  # a file written aside and never renamed is swept too
         if path.name not in referenced:
             path.unlink(missing_ok=True)
             removed += 1
