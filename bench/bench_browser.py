@@ -42,6 +42,8 @@ def _visit(page, url: str) -> float:
 
 
 def _click(page, title: str) -> float:
+    # The first page's hand-over to app.py can rerun it just after it went idle: a click then is lost.
+    page.wait_for_timeout(1000)
     started = time.perf_counter()
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
     page.locator("h1", has_text=title).first.wait_for(timeout=120_000)
