@@ -18,6 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.warehouse import catalog
+
 
 def folder(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".objects")
@@ -65,8 +67,8 @@ def sweep(store: Path, referenced: set[str]) -> int:
 def kept_inside(con: duckdb.DuckDBPyConnection) -> bool:
     """The database is from before the store: it keeps the bytes in `raw_objects.data`."""
     return bool(con.execute(
-        "select count(*) from information_schema.columns where table_name = 'raw_objects' "
-        "and column_name = 'data'").fetchall()[0][0])
+        "select count(*) from information_schema.columns where table_catalog = current_database() "
+        "and table_name = 'raw_objects' and column_name = 'data'").fetchall()[0][0])
 
 
 def move_out(con: duckdb.DuckDBPyConnection, store: Path) -> bool:
@@ -74,19 +76,15 @@ def move_out(con: duckdb.DuckDBPyConnection, store: Path) -> bool:
     (inside the caller's transaction). Whether anything moved."""
     if not kept_inside(con):
         return False
-    con.execute("create temp table moved_raw (rid bigint, sha256 varchar, size_bytes bigint)")
-    cursor = con.cursor()
-    cursor.execute("select rowid, data from raw_objects")
-    while batch := cursor.fetchmany(64):
-        con.executemany("insert into moved_raw values (?, ?, ?)",
-                        [(rid, put(store, data), len(data)) for rid, data in batch])
-    cursor.close()
-    con.execute("""
-        create or replace table raw_objects as
-        select r.load_id, r.source, r.object_key, r.etag, r.received_date, m.sha256, m.size_bytes
-        from raw_objects as r
-        inner join moved_raw as m on m.rid = r.rowid
-        order by r.load_id, r.source, r.object_key
-    """)
-    con.execute("drop table moved_raw")
+    con.execute("alter table raw_objects rename to raw_objects_inside")
+    catalog.create_schema(con)  # raw_objects as it is now, constraints included
+    # A few dozen objects at a time, on this connection: the renamed table is this transaction's.
+    done = 0
+    while batch := con.execute(
+            "select load_id, source, object_key, etag, received_date, data from raw_objects_inside "
+            "order by rowid limit 64 offset ?", [done]).fetchall():
+        con.executemany("insert into raw_objects values (?, ?, ?, ?, ?, ?, ?)",
+                        [(*row[:5], put(store, row[5]), len(row[5])) for row in batch])
+        done += len(batch)
+    con.execute("drop table raw_objects_inside")
     return True
