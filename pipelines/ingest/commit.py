@@ -91,7 +91,7 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
                             [catalog.incremental_definitions_hash()])
             else:
                 catalog.run_script(con, "commit/refresh_aggregates.sql")
-                catalog.run_script(con, "commit/refresh_send_days.sql")
+                catalog.refresh_send_days(con)
             summary.facts_new = con.execute(count_facts).fetchall()[0][0] - before
             summary.records_duplicate = fact_rows - summary.facts_new
             alerts = record_transitions(con, stager.load_id, policy)

@@ -47,7 +47,7 @@ def forget(db_path: Path, address: str, wait_seconds: float = 60.0) -> Erasure:
             for table, column in _ROW_TABLES.items():
                 rows[table] = con.execute(
                     f"delete from {table} where lower({column}) = ?", [address]).fetchall()[0][0]
-            catalog.run_script(con, "commit/refresh_send_days.sql")
+            catalog.refresh_send_days(con)
             quarantined = con.execute(catalog.sql("forget/quarantine.sql"), {"address": address}
                                       ).fetchall()[0][0]
             store = raw_store.folder(db_path)

@@ -217,6 +217,26 @@ def apply_models(con: duckdb.DuckDBPyConnection, temp: bool = False) -> list[str
     return names
 
 
+def send_day_tables() -> tuple[Model, ...]:
+    """The incremental tables kept per UTC day of sending (`scope date[]`)."""
+    return tuple(m for m in incremental_tables() if m.scope_type == "date[]")
+
+
+def refresh_send_days(con: duckdb.DuckDBPyConnection) -> None:
+    """Every send-day table's rows of the days in the variable `touched_days` (set by
+    queries/commit/refresh_aggregates.sql for a load, by queries/forget/erased_days.sql for an
+    erasure) recomputed from its model, so a new such model is kept without being listed here. The
+    days' range first: a constant range the scans prune row groups by (the list alone is not)."""
+    days = ("sent_date between list_min(getvariable('touched_days'))"
+            " and list_max(getvariable('touched_days'))"
+            " and list_contains(getvariable('touched_days'), sent_date)")
+    for m in send_day_tables():
+        order = f" order by {m.order_by}" if m.order_by else ""
+        con.execute(f"delete from {m.name} where {days}")
+        con.execute(f"insert into {m.name} by name "
+                    f"select * from {m.name}_for(getvariable('touched_days')){order}")
+
+
 def _shape(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
     rel = con.sql(f"select * from {relation} limit 0")
     return list(zip(rel.columns, map(str, rel.types), strict=True))

@@ -82,7 +82,7 @@ set variable touched_days = list_distinct(list_concat(getvariable('touched_days_
 
 drop view touched_outcomes;
 
--- (the recomputation itself: queries/commit/refresh_send_days.sql, run next)
+-- (the recomputation itself: catalog.refresh_send_days, run next)
 
 -- fct_address_facts: every portal's row of every address the load touched.
 delete from fct_address_facts

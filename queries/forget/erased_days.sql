@@ -1,5 +1,5 @@
 -- The send days of the address's outcomes, read before they are deleted: the send-day tables are then
--- recomputed for them (queries/commit/refresh_send_days.sql), so its counts hold no trace of it.
+-- recomputed for them (catalog.refresh_send_days), so its counts hold no trace of it.
 set variable touched_days = (
     select coalesce(list(distinct sent_date) filter (where sent_date is not null), []::date[])
     from fct_recipient_outcomes

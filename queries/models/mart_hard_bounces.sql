@@ -3,7 +3,7 @@
 -- outcomes, holding what the causes need of each hard bounce (who, which portal and batch, when, why)
 -- so that they read these rows and mart_portal_days instead of every outcome. Every such row has a
 -- send date. Kept at each commit for the send days whose outcomes the load changed, with
--- mart_portal_days (queries/commit/refresh_send_days.sql); all after a rebuild.
+-- mart_portal_days (catalog.refresh_send_days); all after a rebuild.
 -- scope: a list of send dates (the days to recompute), or null for every day.
 -- materialised: incremental table (scope date[]), ordered by portal_id
 select

@@ -4,7 +4,7 @@
 -- rate_key: '(none)' where a row has none). The counts are mart_portal_days's, split by key instead of
 -- by batch, so a window's rates by domain, message type or reason (queries/reads/rates.sql) sum
 -- ~days x keys rows here instead of reading every outcome of the window. Kept at each commit for the
--- send days whose outcomes the load changed (queries/commit/refresh_send_days.sql); all after a rebuild.
+-- send days whose outcomes the load changed (catalog.refresh_send_days); all after a rebuild.
 -- scope: a list of send dates (the days to recompute), or null for every day.
 -- materialised: incremental table (scope date[]), ordered by sent_date
 with days as (
