@@ -126,10 +126,13 @@ def aggregates_stale(con: duckdb.DuckDBPyConnection, tables: set[str] | None = N
     names = [m.name for m in catalog.incremental_tables()]
     if any(name not in tables for name in (*names, "_aggregate_definitions")):
         return True
-    for m in catalog.incremental_tables():
-        if con.execute(f"select count(*) = 0 from {m.name}").fetchall()[0][0] and con.execute(
-                f"select count(*) > 0 from ({m.everything()} limit 1)").fetchall()[0][0]:
-            return True
+    # The definitions first: on a first load (no definitions yet) evaluating a model to learn
+    # whether it is empty would cost a scan of everything just loaded.
     built = con.execute(
         "select max_by(definition_hash, built_at) from _aggregate_definitions").fetchall()[0][0]
-    return built != catalog.incremental_definitions_hash()
+    if built != catalog.incremental_definitions_hash():
+        return True
+    return any(
+        con.execute(f"select count(*) = 0 from {m.name}").fetchall()[0][0] and con.execute(
+            f"select count(*) > 0 from ({m.everything()} limit 1)").fetchall()[0][0]
+        for m in catalog.incremental_tables())

@@ -49,7 +49,7 @@ class Stager:
         self.fallback_rows: list[dict] = []  # records split by Python from objects DuckDB refused
         self.raw: list[dict] = []  # rows of raw_objects (the bytes are kept by raw_store)
         self._pool = ThreadPoolExecutor(max_workers=2)
-        self._pending: deque[tuple[ObjectRef, dict, bytes, Future[_Inflated]]] = deque()
+        self._pending: deque[tuple[ObjectRef, dict, bytes, Future[_Inflated], dict, Future[str]]] = deque()
         self.con = duckdb.connect(str(self.db_path))
         warehouse.configure(self.con, memory_limit)
         catalog.create_schema(self.con, staging=True)
@@ -71,18 +71,21 @@ class Stager:
         self.objects.append(manifest)
         # Read errors propagate: a source that cannot be read fails the refresh before any commit.
         data = source.read(ref)
-        self.raw.append({"load_id": self.load_id, "source": ref.source, "object_key": ref.key,
-                         "etag": ref.etag, "received_date": _received_date(ref.key),
-                         "sha256": raw_store.put(self.raw_folder, data), "size_bytes": len(data)})
-        # Inflating and writing release the GIL: the next objects are read while these run.
+        raw = {"load_id": self.load_id, "source": ref.source, "object_key": ref.key, "etag": ref.etag,
+               "received_date": _received_date(ref.key), "sha256": None, "size_bytes": len(data)}
+        self.raw.append(raw)
+        # Hashing, keeping, inflating and writing release the GIL: the next objects are read while
+        # these run.
+        kept = self._pool.submit(raw_store.put, self.raw_folder, data)
         path = self.folder / f"{len(self.objects):06d}.json"
         job = self._pool.submit(_inflate, data, self.max_object_bytes, path)
-        self._pending.append((ref, manifest, data[:80], job))
+        self._pending.append((ref, manifest, data[:80], job, raw, kept))
         while len(self._pending) > _INFLATE_AHEAD:
             self._finish_oldest()
 
     def _finish_oldest(self) -> None:
-        ref, manifest, head, job = self._pending.popleft()
+        ref, manifest, head, job, raw, kept = self._pending.popleft()
+        raw["sha256"] = kept.result()  # a store that cannot be written fails the refresh
         try:
             inflated = job.result()
         except (objects.ObjectTooLarge, ValueError, zlib.error, EOFError) as exc:

@@ -268,9 +268,11 @@ def _drop_obsolete(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
 
 def stage_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """One of a load's staging relations (queries/stage/<name>.sql), kept as a table: each is read
-    several times, and each read would parse every JSON record again."""
+    several times, and each read would parse every JSON record again. A temporary one: the commit
+    reads only the staged facts, and writing these wide rows to the staging file (then checkpointing
+    them) cost a fifth of a first load; past the memory limit DuckDB spills them beside the file."""
     body = sql(f"stage/{name}.sql").strip().rstrip(";")
-    con.execute(f"create or replace table {name} as\n{body}")
+    con.execute(f"create or replace temp table {name} as\n{body}")
 
 
 @cache

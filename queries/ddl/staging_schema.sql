@@ -30,8 +30,9 @@ create macro ses_record(doc) as from_json(doc, '{
 -- the reason to quarantine it if it has one and the start of its text to show with that reason.
 -- `skipped` names a control message (SNS subscription confirmations, SES's topic validation test):
 -- read and counted, but neither an SES record nor malformed. `raw_ses_records` is the good ones,
--- which the staging models in queries/stage/ read.
-create table staged_records as
+-- which the staging models in queries/stage/ read. Temporary, as they are (catalog.stage_model): only
+-- what the commit copies is written to the staging file.
+create temp table staged_records as
 select
     null::bigint as load_id,
     null::varchar as source,
@@ -54,7 +55,7 @@ create table staged_files (
     received_date date
 );
 
-create view raw_ses_records as
+create temp view raw_ses_records as
 select load_id, source, object_key, record_index, envelope, received_date, r
 from staged_records
 where problem is null and skipped is null;
