@@ -78,12 +78,15 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
             catalog.apply_models(con)
             count_facts = "select count(*) from fct_recipient_events"
             before = con.execute(count_facts).fetchall()[0][0]
+            # A directory reload can re-attribute any message, and stale tables were built by another
+            # rule: both rebuild the incremental tables whole, otherwise only what the load touched.
+            # Judged before the load's facts go in: a table empty until now (no hard bounce yet) is
+            # not stale because this load gives it its first rows.
+            rebuild = with_directory or aggregates_stale(con)
             catalog.run_script(con, "commit/load.sql", {"lo": lo, "hi": hi, "load_id": stager.load_id})
             if with_directory:
                 catalog.run_script(con, "commit/reattribute_directory.sql")
-            # A directory reload can re-attribute any message, and stale tables were built by another
-            # rule: both rebuild the incremental tables whole, otherwise only what the load touched.
-            if with_directory or aggregates_stale(con):
+            if rebuild:
                 for model in catalog.incremental_tables():
                     catalog.rebuild_table(con, model)
                 con.execute("delete from _aggregate_definitions")

@@ -6,10 +6,13 @@ insert into raw_objects select * from stg.raw_objects;
 insert into _quarantine select * from stg._quarantine;
 
 -- SES reports a bounce that a log delivered first: keep SES's (its type decides the SES rate). The
--- messages whose log rows go are noted first: their outcome rows may lie on the mail's own date,
--- outside this load's send dates (queries/commit/refresh_aggregates.sql rebuilds them).
-set variable replaced_log_messages = (
-    select coalesce(list(distinct coalesce(f.message_id, f.event_key)), []::varchar[])
+-- messages whose log rows go, and the rows' send days, are noted first: both may lie on the mail's own
+-- date, outside this load's send dates (queries/commit/refresh_aggregates.sql recomputes them).
+set variable replaced_log = (
+    select {
+        'messages': coalesce(list(distinct coalesce(f.message_id, f.event_key)), []::varchar[]),
+        'days': coalesce(list(distinct f.sent_date), []::date[])
+    }
     from fct_recipient_events as f
     where f.source_kind = 'log'
         and exists (

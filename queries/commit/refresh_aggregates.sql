@@ -1,7 +1,6 @@
--- Keep the incremental tables (queries/models/fct_recipient_outcomes.sql, mart_portal_days.sql,
--- mart_hard_bounces.sql, fct_address_facts.sql) equal to their definitions after a commit: recompute
--- the rows of what this load touched. (A directory
--- reload, which can re-attribute any message, or a changed definition rebuilds them whole instead:
+-- Keep the incremental tables (the models of queries/models/ materialised as one) equal to their
+-- definitions after a commit: recompute the rows of what this load touched. (A directory reload,
+-- which can re-attribute any message, or a changed definition rebuilds them whole instead:
 -- `catalog.rebuild_table`.) The scopes are set as variables, constants when the statements are
 -- planned, so the table macros filter inside their scans.
 set variable touched_messages = (
@@ -30,7 +29,7 @@ set variable touched_mail_messages = list_distinct(list_concat((
     from fct_recipient_events
     where source_kind = 'log'
         and coalesce(message_id, event_key) in (select unnest(getvariable('touched_messages')))
-), coalesce(getvariable('replaced_log_messages'), []::varchar[])));
+), coalesce(getvariable('replaced_log').messages, []::varchar[])));
 
 -- A re-attributed message moves its address between portals: every portal's row of it changes.
 set variable touched_recipients = (
@@ -74,11 +73,18 @@ insert into fct_recipient_outcomes by name
 select * from fct_recipient_outcomes_for(getvariable('touched_scope'))
 order by sent_date;
 
--- mart_portal_days and mart_hard_bounces: the send days whose outcomes changed.
-set variable touched_days = list_distinct(list_concat(getvariable('touched_days_before'), (
-    select coalesce(list(distinct sent_date) filter (where sent_date is not null), []::date[])
-    from touched_outcomes
-)));
+-- The send-day tables (queries/models/mart_*_days.sql, mart_hard_bounces.sql): the send days whose
+-- outcomes changed, and those of the events added or replaced (a bounce mail's row is dated by the
+-- mail, its message's outcome by the message's first event).
+set variable touched_days = list_distinct(flatten([
+    getvariable('touched_days_before'),
+    (
+        select coalesce(list(distinct sent_date) filter (where sent_date is not null), []::date[])
+        from touched_outcomes
+    ),
+    (select coalesce(list(distinct sent_date), []::date[]) from stg.staged_facts),
+    coalesce(getvariable('replaced_log').days, []::date[])
+]));
 
 drop view touched_outcomes;
 

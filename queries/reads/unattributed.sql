@@ -2,11 +2,10 @@
 select
     event_type,
     recipient_domain,
-    count(*) as events,
+    sum(events)::bigint as events,
     count(distinct recipient) as recipients,
-    max(event_at) as last_event
-from fct_recipient_events
-where portal_id is null
+    max(last_event_at) as last_event
+from mart_unattributed_days
 group by all
 order by events desc
 limit $limit

@@ -62,6 +62,48 @@ def test_incremental_aggregates_match_their_views_through_every_kind_of_change(t
         assert con.execute("select count(*) from fct_recipient_outcomes").fetchall() == [(4,)]
 
 
+def test_event_days_follow_a_bounce_mail_dated_apart_from_its_message(tmp_path):
+    # A bounce mail's row is dated by the mail (its returned headers say 20 Nov), its message's outcome
+    # by the Send (19 Nov): the send-day tables must recompute the mail's day too, when it arrives and
+    # when SES's own report of the bounce replaces it.
+    src, logs, db = tmp_path / "ses", tmp_path / "logs", tmp_path / "d.duckdb"
+    logs.mkdir()
+    sent, bounced = "2026-11-19T10:00:00.000Z", "2026-11-19T10:00:05.000Z"
+    ses.write_object(src, "1", [ses.send("m5", "eve@e.example", sent, portal="p1")])
+    refresh(db, [LocalSource(src), LocalSource(logs)], quiet=True)
+    (logs / "1.eml").write_bytes(dsn_mail("eve@e.example", "m5"))
+    refresh(db, [LocalSource(src), LocalSource(logs)], quiet=True)
+    assert_equal(db)
+    days = "select sent_date::varchar, event_type, events from mart_event_days order by all"
+    with warehouse.reader(db) as con:
+        # By hand: the Send on the 19th, the mail's bounce on the 20th.
+        assert con.execute(days).fetchall() == [("2026-11-19", "Send", 1), ("2026-11-20", "Bounce", 1)]
+    ses.write_object(src, "2", [ses.bounce("m5", "eve@e.example", sent, bounced, portal="p1")])
+    refresh(db, [LocalSource(src), LocalSource(logs)], quiet=True)
+    assert_equal(db)
+    with warehouse.reader(db) as con:
+        # SES's bounce, dated by its message, replaced the mail's: nothing is left on the 20th.
+        assert con.execute(days).fetchall() == [("2026-11-19", "Bounce", 1), ("2026-11-19", "Send", 1)]
+
+
+def test_a_table_given_its_first_rows_by_a_load_is_kept_not_rebuilt(tmp_path):
+    # Until the first mail no portal could be found for, mart_unattributed_days is rightly empty; the load
+    # that brings some must not read as "a database from before the table" and rebuild every table
+    # (the whole history, at scale).
+    src, db = tmp_path / "ses", tmp_path / "d.duckdb"
+    ses.write_object(src, "1", [ses.send("m1", "a@a.example", T0, portal="p1")])
+    refresh(db, [LocalSource(src)], quiet=True)
+    built = "select built_at from _aggregate_definitions"
+    with warehouse.reader(db) as con:
+        first_build = con.execute(built).fetchall()
+    ses.write_object(src, "2", [ses.send("m2", "b@b.example", T0, portal=None)])
+    refresh(db, [LocalSource(src)], quiet=True)
+    assert_equal(db)
+    with warehouse.reader(db) as con:
+        assert con.execute("select recipient from mart_unattributed_days").fetchall() == [("b@b.example",)]
+        assert con.execute(built).fetchall() == first_build
+
+
 def test_demo_aggregates_match_their_views(tmp_path):
     from pipelines.demo.build import build_demo
 
