@@ -15,6 +15,10 @@
 -- delivered message is not a failure). last_bounce_*: the latest bounce event of any kind;
 -- last_hard_bounce_at: when the latest hard-bounced message bounced;
 -- last_attempt_refused: the latest bounce SES attempted (not OnAccountSuppressionList) was a refusal.
+-- stale_*: the rule of a stale account (mart_portal_causes' stale_accounts), kept here because only the
+-- address's own outcomes decide it: its hard bounces as the rates count them (mart_hard_bounces' rows)
+-- that came over 365 days after the account was created, with no delivery to the address anywhere in
+-- the account in the 180 days before: the first and last such bounce and the greatest reason.
 -- Directory: dir_users on portal_id + lower(email) (the newest account if the directory lists one
 -- twice): learner_name, user_id, user_status, user_created_at; upload_batch_id is the account's batch,
 -- else the batch of the address's latest tagged message.
@@ -27,6 +31,23 @@ with outcomes as (
         max(last_delivery_at) over (partition by portal_id, recipient) as address_last_delivery_at
     from fct_recipient_outcomes
     where scope is null or recipient in (select unnest(scope))
+),
+
+-- Each hard bounce the rates count, unless the address had a delivery (rated: SES's mailbox simulator
+-- is never an account) anywhere in the account in the 180 days before it.
+undelivered_hard_bounces as (
+    select h.portal_id, h.recipient, h.bounced_at, h.bounce_reason
+    from outcomes as h
+    where h.sent and h.hard_bounced and not h.is_simulator
+        and not exists (
+            select 1
+            from outcomes as d
+            where d.recipient = h.recipient
+                and d.delivered
+                and not d.is_simulator
+                and d.last_delivery_at < h.bounced_at
+                and d.last_delivery_at >= h.bounced_at - interval '180' day
+        )
 ),
 
 address_messages as (
@@ -101,6 +122,19 @@ users as (
         and (scope is null or email in (select unnest(scope)))
 ),
 
+stale as (
+    select
+        b.portal_id,
+        b.recipient,
+        min(b.bounced_at) as stale_first_bounce_at,
+        max(b.bounced_at) as stale_last_bounce_at,
+        max(b.bounce_reason) as stale_bounce_reason
+    from undelivered_hard_bounces as b
+    inner join users as u on u.portal_id = b.portal_id and u.email = b.recipient and u.pick = 1
+    where u.created_at < b.bounced_at - interval '365' day
+    group by b.portal_id, b.recipient
+),
+
 final as (
     select
         a.portal_id,
@@ -134,9 +168,13 @@ final as (
         a.last_refusal_at,
         a.first_seen_at,
         a.last_seen_at,
-        a.last_attempt_refused
+        a.last_attempt_refused,
+        s.stale_first_bounce_at,
+        s.stale_last_bounce_at,
+        s.stale_bounce_reason
     from addresses as a
     left join users as u on u.portal_id = a.portal_id and u.email = a.recipient and u.pick = 1
+    left join stale as s on s.portal_id = a.portal_id and s.recipient = a.recipient
 )
 
 select * from final

@@ -81,6 +81,9 @@ final as (
         domain_refusals,
         domain_rejects_content,
         last_attempt_refused,
+        stale_first_bounce_at,
+        stale_last_bounce_at,
+        stale_bounce_reason,
         typo_suggestion,
         suggested_address,
         case

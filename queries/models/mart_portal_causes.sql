@@ -168,47 +168,21 @@ batch_rows as (
     group by o.portal_id, o.upload_batch_id, o.recipient
 ),
 
--- Deliveries anywhere in the account, of the addresses that hard-bounced here: from the outcomes
--- (SES delivers a message to a recipient once), a tenth of the events to read.
-deliveries as (
-    select recipient, last_delivery_at as event_at
-    from fct_rated_outcomes
-    where delivered
-        and recipient in (select recipient from hard_bounces)
-),
-
-stale_bounces as (
-    select
-        o.portal_id,
-        o.recipient,
-        o.bounced_at,
-        o.bounce_reason
-    from hard_bounces as o
-    inner join addresses as a on a.portal_id = o.portal_id and a.recipient = o.recipient
-    where a.user_created_at < o.bounced_at - interval '365' day
-        and not exists (
-            select 1
-            from deliveries as d
-            where d.recipient = o.recipient
-                and d.event_at < o.bounced_at
-                and d.event_at >= o.bounced_at - interval '180' day
-        )
-),
-
+-- The address facts judge each address's hard bounces by the rule (fct_address_facts.stale_*).
 stale_rows as (
     select
-        s.portal_id,
+        portal_id,
         'stale_accounts' as cause,
         'created >365 days before the bounce, no delivery in the 180 days before it' as subject,
-        s.recipient,
+        recipient,
         1 as evidence,
         true as has_bounced,
-        min(s.bounced_at) as first_seen,
-        max(s.bounced_at) as last_seen,
+        stale_first_bounce_at as first_seen,
+        stale_last_bounce_at as last_seen,
         cast(null as varchar) as suggestion,
-        max(s.bounce_reason) as detail
-    from stale_bounces as s
-    group by s.portal_id, s.recipient
+        stale_bounce_reason as detail
+    from addresses
+    where stale_first_bounce_at is not null
 ),
 
 evidence_rows as (

@@ -296,16 +296,19 @@ def test_bad_upload_batch_and_stale_accounts(tmp_path):
         if i < 5:
             recs.append(ses.bounce(f"z{i}", f"z{i}@s.example", at(2), at(2, 10, 5), "pS"))
     # pO stale accounts: old1 created 2024 and never delivered -> stale; old2 created 2024 but delivered
-    # on day 5, 5 days before its bounce; new1 created 2026-10-01, 40 days before its bounce.
+    # on day 5, 5 days before its bounce; new1 created 2026-10-01, 40 days before its bounce; old3
+    # created 2024, delivered on day 6 by another portal (pX): a delivery anywhere in the account counts.
     recs += hard("o1", "old1@o.example", 10, "pO")
+    recs += delivered("o5", "old3@o.example", 6, "pX") + hard("o6", "old3@o.example", 10, "pO")
     recs += delivered("o2", "old2@o.example", 5, "pO") + hard("o3", "old2@o.example", 10, "pO")
     recs += hard("o4", "new1@o.example", 10, "pO")
     users = ("1,pO,Old One,old1@o.example,active,,2024-01-01T00:00:00Z\n"
              "2,pO,Old Two,old2@o.example,active,,2024-01-01T00:00:00Z\n"
-             "3,pO,New One,new1@o.example,active,,2026-10-01T00:00:00Z\n")
+             "3,pO,New One,new1@o.example,active,,2026-10-01T00:00:00Z\n"
+             "4,pO,Old Three,old3@o.example,active,,2024-01-01T00:00:00Z\n")
     batches = ("bad1,pB,2026-11-01T09:00:00Z,crm_export.csv,20\nok1,pB,2026-11-02T09:00:00Z,hr.csv,40\n"
                "tiny,pS,2026-11-01T09:00:00Z,tiny.csv,10\n")
-    db = load(tmp_path, recs, users=users, batches=batches, portals="pB,B,\npS,S,\npO,O,\n")
+    db = load(tmp_path, recs, users=users, batches=batches, portals="pB,B,\npS,S,\npO,O,\npX,X,\n")
     c = causes(db)
     bad = c["pB", "bad_upload_batch", "bad1"]
     # 5 hard bounces of 20 sends = 25 %; outside the batch 1 of 40 = 2.5 %; 25 % >= 3 x 2.5 % and >= 5 %.
