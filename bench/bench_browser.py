@@ -57,7 +57,9 @@ def main() -> None:
     parser.add_argument("--db", required=True,
                         help="a database built by `python -m pipelines demo` or bench_pages.py")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pages", help=f"comma-separated, of: {', '.join(PAGES)} (default: all)")
     args = parser.parse_args()
+    pages = {name: PAGES[name] for name in args.pages.split(",")} if args.pages else PAGES
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(REPO))
@@ -65,12 +67,12 @@ def main() -> None:
 
     db = Path(args.db).resolve()
     cold_start: list[float] = []
-    first_visit: dict[str, list[float]] = {name: [] for name in PAGES}
-    reload: dict[str, list[float]] = {name: [] for name in PAGES}
+    first_visit: dict[str, list[float]] = {name: [] for name in pages}
+    reload: dict[str, list[float]] = {name: [] for name in pages}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"))
         for _ in range(args.runs):
-            for name, path in PAGES.items():
+            for name, path in pages.items():
                 with streamlit_app(db) as url:
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
                     start = "presend" if path == "address" else "address"

@@ -330,6 +330,10 @@ def test_selecting_a_batch_lists_it_and_keeps_the_scope_in_the_url():
 
 def test_selecting_a_domain_or_a_batch_of_a_portal_opens_it():
     at = run_page("pages/portal.py", portal="p1a", rollup="0")
+    # Only the open breakdown tab is read and drawn: By reason first, then the one picked.
+    assert not any("gmial.com" in set(df.value.get("key", [])) for df in at.dataframe)
+    at.session_state["breakdown"] = "By domain"
+    at.run()
     by_domain = next(df.value for df in at.dataframe
                      if "key" in df.value.columns and "gmial.com" in set(df.value["key"]))
     # p1a: annex.org a0..a5 + c0, c1 = 8; gmial.com g0..g2 = 3; hotmial.com h0 = 1.
@@ -342,6 +346,8 @@ def test_selecting_a_domain_or_a_batch_of_a_portal_opens_it():
     assert at.title[0].value == "Address lookup" and at.text_input(key="lookup_q").value == "@gmial.com"
 
     at = run_page("pages/portal.py", portal="p1a", rollup="0")
+    at.session_state["breakdown"] = "By upload batch"
+    at.run()
     at.session_state["portal-by-batch"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
