@@ -1,9 +1,9 @@
 """`lake marts`: the tables the app reads, recomputed on Spark over the lake's whole history and
 written into a DuckDB file the app opens as usual.
 
-Spark recomputes the incremental tables (`fct_recipient_outcomes`, then `fct_address_facts` and the
-per-portal-and-day counts `mart_portal_days`) from their own models in queries/models/ (the SQL the
-refresh keeps them with, through the dialect layer) over the lake's events and directory; those and
+Spark recomputes every incremental table (`fct_recipient_outcomes`, then the address facts and the
+send-day tables) from its own model in queries/models/ (the SQL the refresh keeps them with, through
+the dialect layer) over the lake's events and directory; those and
 the tables they were computed from are copied, a chunk of rows at a time, into a
 new DuckDB file with this code's schema, models and views, so every page reads it. The file holds no
 raw objects and no refresh bookkeeping: it is a serving copy, remade from the lake, never refreshed
