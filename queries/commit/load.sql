@@ -51,7 +51,9 @@ fresh as (
     where event_key not in (select event_key from known)
 ),
 
--- SES notifications carry no tags: their message's Send event (new or loaded) knows the portal.
+-- SES notifications carry no tags: their message's Send event (new or loaded) knows the portal. A
+-- bounce mail is dated by the message's own Date header, which can fall on the UTC day either side of
+-- SES's send time: the loaded Sends of a day more each side are looked at.
 sends as (
     select message_id, portal_id, upload_batch_id, message_type
     from stg.staged_facts
@@ -59,7 +61,8 @@ sends as (
     union all
     select message_id, portal_id, upload_batch_id, message_type
     from fct_recipient_events
-    where event_type = 'Send' and portal_id is not null and sent_date between $lo and $hi
+    where event_type = 'Send' and portal_id is not null
+        and sent_date between cast($lo as date) - 1 and cast($hi as date) + 1
 ),
 
 send_attribution as (
@@ -111,23 +114,40 @@ from fresh as f
 left join send_attribution as s on f.portal_id is null and s.message_id = f.message_id
 left join directory as d on f.portal_id is null and d.recipient = f.recipient;
 
--- A Send that arrives after its bounce: give the earlier, unattributed events their portal now.
+-- A Send that arrives after its bounce: give the earlier, unattributed events their portal now (a
+-- bounce mail's a day either side, as above). They are picked first, with their send days: those days
+-- of the send-day tables change too (queries/commit/refresh_aggregates.sql).
+create or replace temp table load_sends as
+select message_id, any_value(portal_id) as portal_id, any_value(upload_batch_id) as upload_batch_id,
+    any_value(message_type) as message_type
+from stg.staged_facts
+where event_type = 'Send' and portal_id is not null
+group by message_id;
+
+set variable reattributed = (
+    select {
+        'keys': coalesce(list(f.event_key), []::varchar[]),
+        'days': coalesce(list(distinct f.sent_date), []::date[])
+    }
+    from fct_recipient_events as f
+    where f.message_id in (select message_id from load_sends)
+        and (f.attribution is null or f.attribution = 'directory')
+        and f.sent_date between cast($lo as date) - 1 and cast($hi as date) + 1
+);
+
 update fct_recipient_events as f
 set
     portal_id = s.portal_id,
     upload_batch_id = coalesce(f.upload_batch_id, s.upload_batch_id),
     message_type = coalesce(f.message_type, s.message_type),
     attribution = 'send'
-from (
-    select message_id, any_value(portal_id) as portal_id, any_value(upload_batch_id) as upload_batch_id,
-        any_value(message_type) as message_type
-    from stg.staged_facts
-    where event_type = 'Send' and portal_id is not null
-    group by message_id
-) as s
+from load_sends as s
 where f.message_id = s.message_id
-    and (f.attribution is null or f.attribution = 'directory')
-    and f.sent_date between $lo and $hi;
+    -- the days' range again only so the scan prunes row groups by it
+    and f.sent_date between cast($lo as date) - 1 and cast($hi as date) + 1
+    and f.event_key in (select unnest(getvariable('reattributed').keys));
+
+drop table load_sends;
 
 -- A bounce from a log that SES reported too (before or in this load) counts once, as SES's. Only
 -- this load's log rows are checked, against the SES bounces of their own messages.

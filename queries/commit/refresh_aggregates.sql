@@ -74,8 +74,8 @@ select * from fct_recipient_outcomes_for(getvariable('touched_scope'))
 order by sent_date;
 
 -- The send-day tables (queries/models/mart_*_days.sql, mart_hard_bounces.sql): the send days whose
--- outcomes changed, and those of the events added or replaced (a bounce mail's row is dated by the
--- mail, its message's outcome by the message's first event).
+-- outcomes changed, and those of the events added, replaced or given a portal (a bounce mail's row is
+-- dated by the mail, its message's outcome by the message's first event).
 set variable touched_days = list_distinct(flatten([
     getvariable('touched_days_before'),
     (
@@ -83,7 +83,8 @@ set variable touched_days = list_distinct(flatten([
         from touched_outcomes
     ),
     (select coalesce(list(distinct sent_date), []::date[]) from stg.staged_facts),
-    coalesce(getvariable('replaced_log').days, []::date[])
+    coalesce(getvariable('replaced_log').days, []::date[]),
+    coalesce(getvariable('reattributed').days, []::date[])
 ]));
 
 drop view touched_outcomes;

@@ -110,6 +110,42 @@ def test_dsn_for_a_bounce_ses_also_reported_counts_once_either_order(tmp_path):
     assert q(db, "select count(*) from fct_recipient_events where event_type = 'Bounce'") == [(1,)]
 
 
+def _send_and_mail_a_day_apart(folder: Path, mail_first: bool) -> Path:
+    sent = "2026-11-19T23:59:59.000Z"
+    src, logs, db = folder / "ses", folder / "logs", folder / "d.duckdb"
+    src.mkdir(parents=True)
+    logs.mkdir()
+
+    def send() -> None:
+        ses.write_object(src, "1", [ses.send("m9", "zoe@z.example", sent, portal="pZ")])
+
+    def mail() -> None:
+        (logs / "1.eml").write_bytes(dsn_mail("zoe@z.example", "m9"))
+        if mail_first:
+            ses.write_object(src, "0", [ses.notification(
+                ses.delivery("m9", "zoe@z.example", sent, "2026-11-20T00:00:01.000Z", portal=None))])
+
+    for step in (mail, send) if mail_first else (send, mail):
+        step()
+        refresh(db, [LocalSource(src), LocalSource(logs)], quiet=True)
+    return db
+
+
+def test_a_bounce_mail_dated_the_next_utc_day_gets_its_portal_from_the_send_either_order(tmp_path):
+    # SES sent at 23:59:59 on 19 Nov; the bounce mail's returned headers date the message 20 Nov 10:00
+    # (dsn_mail), so the mail's row lies on the next UTC day: the Send still gives it its portal. When
+    # the mail comes first, so does SES's delivery notification (no tags): the message's outcome is
+    # dated the 19th before and after the Send, and the mail's day must still be recomputed.
+    from tests.sql.test_aggregate_tables import assert_equal
+
+    for mail_first in (False, True):
+        db = _send_and_mail_a_day_apart(tmp_path / str(mail_first), mail_first)
+        assert q(db, "select sent_date::varchar, portal_id, attribution from fct_recipient_events "
+                     "where source_kind = 'log'") == [("2026-11-20", "pZ", "send")], mail_first
+        assert q(db, "select count(*) from mart_unattributed_days") == [(0,)], mail_first
+        assert_equal(db)
+
+
 def test_a_forwarded_address_is_stored_as_the_address_we_sent_to(tmp_path):
     # We mailed bob@b.example; its MTA forwarded it to bob.smith@mail.b.example, which failed. The
     # deactivation must find bob@b.example (the learner's address), and SES's report of the same
