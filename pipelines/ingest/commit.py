@@ -80,7 +80,7 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
             before = con.execute(count_facts).fetchall()[0][0]
             # A directory reload can re-attribute any message, and stale tables were built by another
             # rule: both rebuild the incremental tables whole, otherwise only what the load touched.
-            # Judged before the load's facts go in: a table empty until now (no hard bounce yet) is
+            # Judged before the load's facts go in: a table empty until now (no unattributed mail yet) is
             # not stale because this load gives it its first rows.
             rebuild = with_directory or aggregates_stale(con)
             catalog.run_script(con, "commit/load.sql", {"lo": lo, "hi": hi, "load_id": stager.load_id})
