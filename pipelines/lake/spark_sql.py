@@ -280,9 +280,11 @@ def _typed_null(duckdb_type: str) -> exp.Expression:
 
 
 def _delimited(e: exp.Expression) -> exp.Expression:
-    """`e` as an operand: parenthesised unless it delimits itself (a name, literal, call, CASE, cast)."""
-    if isinstance(e, exp.Column | exp.Literal | exp.Placeholder | exp.Null | exp.Boolean | exp.Func
-                  | exp.Paren | exp.Subquery | exp.Array | exp.Struct):
+    """`e` as an operand: parenthesised unless it delimits itself (a name, literal, call, CASE, cast).
+    sqlglot's AND and OR are functions too (`exp.Func`), yet as an operand they need their parentheses."""
+    if isinstance(e, exp.Paren) or (
+            isinstance(e, exp.Column | exp.Literal | exp.Placeholder | exp.Null | exp.Boolean | exp.Func
+                       | exp.Subquery | exp.Array | exp.Struct) and not isinstance(e, exp.Connector)):
         return e
     return exp.Paren(this=e)
 

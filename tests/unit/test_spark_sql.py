@@ -186,6 +186,9 @@ def test_macros_expand_inline_with_their_arguments_substituted():
     assert "CASE s WHEN 'disabled' THEN 4" in spark and "-n AS sent, w AS name" in spark
     scoped = _flat(to_spark("select * from int_address_kinds_for(null)"))
     assert "CAST(NULL AS ARRAY<STRING>) IS NULL" in scoped and ") AS int_address_kinds_for" in scoped
+    # A body that is an OR stays one operand beside an AND (sqlglot counts AND and OR as functions).
+    beside = _flat(to_spark("select * from t where x and on_send_days(d, null)"))
+    assert beside.startswith("SELECT * FROM t WHERE x AND (NULL IS NULL OR (d BETWEEN")
 
 
 # ---- The UDFs equal DuckDB's functions. ------------------------------------------------------------
