@@ -139,6 +139,13 @@ create or replace macro is_dead_bounce(address_hard, hard_bounced, bounce_reason
 create or replace macro soft_bounces_before_suppress() as
     coalesce(cast(getvariable('soft_bounces_before_suppress') as integer), 3);
 
+-- A row of the send days `days` (a date list; null: every day), as the send-day tables are scoped and
+-- refreshed (catalog.refresh_send_days). The days' range first: a constant range the scan prunes row
+-- groups by (the list alone is not).
+create or replace macro on_send_days(sent_date, days) as
+    days is null
+    or (sent_date between list_min(days) and list_max(days) and list_contains(days, sent_date));
+
 -- A message in the address's current run of soft bounces: soft-bounced, not delivered, bounced after
 -- the address's last delivery (if any). Counted, they are its consecutive soft bounces.
 create or replace macro in_soft_run(soft_bounced, delivered, bounced_at, last_delivery_at) as

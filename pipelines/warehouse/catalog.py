@@ -225,14 +225,11 @@ def send_day_tables() -> tuple[Model, ...]:
 def refresh_send_days(con: duckdb.DuckDBPyConnection) -> None:
     """Every send-day table's rows of the days in the variable `touched_days` (set by
     queries/commit/refresh_aggregates.sql for a load, by queries/forget/erased_days.sql for an
-    erasure) recomputed from its model, so a new such model is kept without being listed here. The
-    days' range first: a constant range the scans prune row groups by (the list alone is not)."""
-    days = ("sent_date between list_min(getvariable('touched_days'))"
-            " and list_max(getvariable('touched_days'))"
-            " and list_contains(getvariable('touched_days'), sent_date)")
+    erasure) recomputed from its model, so a new such model is kept without being listed here. Its
+    rows of those days are the ones its model's scope covers (`on_send_days`, queries/macros.sql)."""
     for m in send_day_tables():
         order = f" order by {m.order_by}" if m.order_by else ""
-        con.execute(f"delete from {m.name} where {days}")
+        con.execute(f"delete from {m.name} where on_send_days(sent_date, getvariable('touched_days'))")
         con.execute(f"insert into {m.name} by name "
                     f"select * from {m.name}_for(getvariable('touched_days')){order}")
 

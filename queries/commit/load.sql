@@ -30,6 +30,10 @@ where f.source_kind = 'log'
             and s.message_id = f.message_id and s.recipient = f.recipient
     );
 
+-- A bounce mail is dated by the message's own Date header, which can fall on the UTC day either side
+-- of SES's send time: a load's messages are looked for among the loaded events of these days.
+set variable message_days = {'first': cast($lo as date) - 1, 'last': cast($hi as date) + 1};
+
 -- Scopes as constants (a variable is one at planning), so each filters inside the table scan.
 set variable unattributed_recipients = (
     select coalesce(list(distinct recipient), []::varchar[]) from stg.staged_facts where portal_id is null
@@ -51,9 +55,8 @@ fresh as (
     where event_key not in (select event_key from known)
 ),
 
--- SES notifications carry no tags: their message's Send event (new or loaded) knows the portal. A
--- bounce mail is dated by the message's own Date header, which can fall on the UTC day either side of
--- SES's send time: the loaded Sends of a day more each side are looked at.
+-- SES notifications carry no tags: their message's Send event (new or loaded, within message_days)
+-- knows the portal.
 sends as (
     select message_id, portal_id, upload_batch_id, message_type
     from stg.staged_facts
@@ -62,7 +65,7 @@ sends as (
     select message_id, portal_id, upload_batch_id, message_type
     from fct_recipient_events
     where event_type = 'Send' and portal_id is not null
-        and sent_date between cast($lo as date) - 1 and cast($hi as date) + 1
+        and sent_date between getvariable('message_days').first and getvariable('message_days').last
 ),
 
 send_attribution as (
@@ -114,9 +117,9 @@ from fresh as f
 left join send_attribution as s on f.portal_id is null and s.message_id = f.message_id
 left join directory as d on f.portal_id is null and d.recipient = f.recipient;
 
--- A Send that arrives after its bounce: give the earlier, unattributed events their portal now (a
--- bounce mail's a day either side, as above). They are picked first, with their send days: those days
--- of the send-day tables change too (queries/commit/refresh_aggregates.sql).
+-- A Send that arrives after its bounce: give the earlier, unattributed events their portal now (within
+-- message_days). They are picked first, with their send days: those days of the send-day tables
+-- change too (queries/commit/refresh_aggregates.sql).
 create or replace temp table load_sends as
 select message_id, any_value(portal_id) as portal_id, any_value(upload_batch_id) as upload_batch_id,
     any_value(message_type) as message_type
@@ -132,7 +135,7 @@ set variable reattributed = (
     from fct_recipient_events as f
     where f.message_id in (select message_id from load_sends)
         and (f.attribution is null or f.attribution = 'directory')
-        and f.sent_date between cast($lo as date) - 1 and cast($hi as date) + 1
+        and f.sent_date between getvariable('message_days').first and getvariable('message_days').last
 );
 
 update fct_recipient_events as f
@@ -144,7 +147,7 @@ set
 from load_sends as s
 where f.message_id = s.message_id
     -- the days' range again only so the scan prunes row groups by it
-    and f.sent_date between cast($lo as date) - 1 and cast($hi as date) + 1
+    and f.sent_date between getvariable('message_days').first and getvariable('message_days').last
     and f.event_key in (select unnest(getvariable('reattributed').keys));
 
 drop table load_sends;

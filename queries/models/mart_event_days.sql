@@ -14,7 +14,5 @@ select
     min(sent_at) as first_sent_at,
     max(event_at) as last_event_at
 from fct_recipient_events
-where scope is null
-    -- The days' range first: a constant range the scan prunes row groups by (the list alone is not).
-    or (sent_date between list_min(scope) and list_max(scope) and list_contains(scope, sent_date))
+where on_send_days(sent_date, scope)
 group by sent_date, event_type

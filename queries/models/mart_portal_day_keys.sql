@@ -23,11 +23,7 @@ with days as (
         suppressed
     from fct_rated_outcomes
     where sent_date is not null
-        and (
-            scope is null
-            -- The days' range first: a constant range the scan prunes row groups by (the list alone is not).
-            or (sent_date between list_min(scope) and list_max(scope) and list_contains(scope, sent_date))
-        )
+        and on_send_days(sent_date, scope)
 ),
 
 keyed as (

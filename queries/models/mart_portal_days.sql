@@ -24,9 +24,5 @@ select
     max(sent_at) as last_sent_at
 from fct_rated_outcomes
 where sent_date is not null
-    and (
-        scope is null
-        -- The days' range first: a constant range the scan prunes row groups by (the list alone is not).
-        or (sent_date between list_min(scope) and list_max(scope) and list_contains(scope, sent_date))
-    )
+    and on_send_days(sent_date, scope)
 group by portal_id, sent_date, upload_batch_id

@@ -15,8 +15,5 @@ select
     max(event_at) as last_event_at
 from fct_recipient_events
 where portal_id is null
-    and (
-        scope is null
-        or (sent_date between list_min(scope) and list_max(scope) and list_contains(scope, sent_date))
-    )
+    and on_send_days(sent_date, scope)
 group by sent_date, event_type, recipient, recipient_domain
