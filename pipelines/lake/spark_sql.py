@@ -298,6 +298,24 @@ def _substitute(body: exp.Expression, values: dict[str, exp.Expression]) -> exp.
     return body
 
 
+def _own_ctes(body: exp.Expression, owner: str) -> exp.Expression:
+    """A table macro's body with its CTEs named after it (final -> int_domain_typos__final): Spark's
+    generator lifts a subquery's CTEs to the top of the query, where they would meet the caller's."""
+    with_ = body.args.get("with_")
+    if not with_:
+        return body
+    names = {cte.alias_or_name.lower(): f"{owner}__{cte.alias_or_name}" for cte in with_.expressions}
+    for cte in with_.expressions:
+        cte.set("alias", exp.TableAlias(this=exp.to_identifier(names[cte.alias_or_name.lower()])))
+    for table in body.find_all(exp.Table):
+        old = table.name.lower()
+        if old in names and not table.args.get("db") and isinstance(table.this, exp.Identifier):
+            if not table.alias:
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+            table.set("this", exp.to_identifier(names[old]))
+    return body
+
+
 def _post_order(tree: exp.Expression, visit: Callable[[exp.Expression], exp.Expression | None]
                 ) -> exp.Expression:
     """Apply `visit` to every node, children before parents; a node it returns replaces the visited one
@@ -335,7 +353,8 @@ def _expand_macros(tree: exp.Expression, macros: dict[str, _Macro], name: str) -
             if isinstance(scope, exp.Null):  # a bare null scope: typed, as DuckDB's binder types it
                 scope = _typed_null(macro.scope_type)
             alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(macro.name))
-            return exp.Subquery(this=_substitute(macro.body, {"scope": scope}), alias=alias.copy())
+            body = _own_ctes(_substitute(macro.body, {"scope": scope}), macro.name)
+            return exp.Subquery(this=body, alias=alias.copy())
         return None
 
     return _post_order(tree, visit)

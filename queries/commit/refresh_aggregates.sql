@@ -95,7 +95,16 @@ drop view touched_outcomes;
 delete from fct_address_facts
 where recipient in (select unnest(getvariable('touched_recipients')));
 
+set variable touched_addresses = {
+    'recipients': getvariable('touched_recipients'),
+    'domains': (
+        select coalesce(list(distinct recipient_domain), []::varchar[])
+        from stg.staged_facts
+        where recipient_domain is not null
+    )
+};
+
 -- By portal: the pages read one portal's addresses.
 insert into fct_address_facts by name
-select * from fct_address_facts_for(getvariable('touched_recipients'))
+select * from fct_address_facts_for(getvariable('touched_addresses'))
 order by portal_id;

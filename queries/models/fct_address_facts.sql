@@ -1,7 +1,9 @@
 -- grain: one row per (portal_id, recipient address) seen in fct_recipient_events; portal_id null holds
 -- the unattributed mail. The per-address part of mart_address_facts, which needs every event of the
 -- address and its directory entry: kept as a table (fct_address_facts) refreshed at each commit for the
--- addresses a load touched (all after a directory load). scope: a list of recipient addresses, or null.
+-- addresses a load touched (all after a directory load). scope: null for every address, or
+-- struct(recipients varchar[], domains varchar[]): the addresses, and their domains (the typo verdict
+-- judges only those).
 -- Counts are of messages (one per (message, recipient)), over the whole loaded history:
 --   sends, deliveries, complaints; hard_bounces by SES's rule (fct_recipient_outcomes.hard_bounced:
 --   Permanent except OnAccountSuppressionList, or a hard bounce from a bounce log); soft_bounces
@@ -19,10 +21,13 @@
 -- address's own outcomes decide it: its hard bounces as the rates count them (mart_hard_bounces' rows)
 -- that came over 365 days after the account was created, with no delivery to the address anywhere in
 -- the account in the 180 days before: the first and last such bounce and the greatest reason.
+-- placeholder_subject / role_subject: what names the address a placeholder or a role account (the
+-- macros of queries/macros.sql), or null; typo_suggestion: the provider its domain is a likely typo of
+-- (int_domain_typos), or null. Judged once per address here rather than by every read of the causes.
 -- Directory: dir_users on portal_id + lower(email) (the newest account if the directory lists one
 -- twice): learner_name, user_id, user_status, user_created_at; upload_batch_id is the account's batch,
 -- else the batch of the address's latest tagged message.
--- materialised: incremental table (scope varchar[]), ordered by portal_id
+-- materialised: incremental table (scope struct(recipients varchar[], domains varchar[])), ordered by portal_id
 with outcomes as (
     -- Every count comes from the per-message outcomes, which also carry what the address needs from
     -- its events: a refresh of a few addresses reads only their outcome rows.
@@ -30,7 +35,7 @@ with outcomes as (
         *,
         max(last_delivery_at) over (partition by portal_id, recipient) as address_last_delivery_at
     from fct_recipient_outcomes
-    where scope is null or recipient in (select unnest(scope))
+    where scope is null or recipient in (select unnest(struct_extract(scope, 'recipients')))
 ),
 
 -- Each hard bounce the rates count, unless the address had a delivery (rated: SES's mailbox simulator
@@ -119,7 +124,7 @@ users as (
         ) as pick
     from dir_users
     where email is not null
-        and (scope is null or email in (select unnest(scope)))
+        and (scope is null or email in (select unnest(struct_extract(scope, 'recipients'))))
 ),
 
 stale as (
@@ -171,10 +176,14 @@ final as (
         a.last_attempt_refused,
         s.stale_first_bounce_at,
         s.stale_last_bounce_at,
-        s.stale_bounce_reason
+        s.stale_bounce_reason,
+        placeholder_subject(a.recipient, a.recipient_domain) as placeholder_subject,
+        role_subject(a.recipient, a.recipient_domain) as role_subject,
+        t.suggestion as typo_suggestion
     from addresses as a
     left join users as u on u.portal_id = a.portal_id and u.email = a.recipient and u.pick = 1
     left join stale as s on s.portal_id = a.portal_id and s.recipient = a.recipient
+    left join int_domain_typos_for(struct_extract(scope, 'domains')) as t on t.domain = a.recipient_domain
 )
 
 select * from final

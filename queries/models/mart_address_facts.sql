@@ -1,7 +1,8 @@
 -- grain: one row per (portal_id, recipient address) seen in fct_recipient_events; portal_id null holds
 -- the unattributed mail. Each address's counts and directory entry come from fct_address_facts (the
--- incremental table of queries/models/fct_address_facts.sql); this view adds
--- what spans addresses or is a setting: the domain totals, typos and the recommended action.
+-- incremental table of queries/models/fct_address_facts.sql, which also judges the typo, placeholder
+-- and role rules per address); this view adds what spans addresses or is a setting: the domain
+-- totals, the typo-corrected address and the recommended action.
 -- domain_sends / domain_refusals: the recipient domain's totals in this portal; domain_rejects_content
 -- when it refused >= 5 messages and >= 20 % of its sends there (mart_portal_causes reports these).
 --
@@ -36,13 +37,11 @@ facts as (
         a.*,
         coalesce(a.domain_refusals >= 5 and a.domain_refusals >= 0.2 * a.domain_sends, false)
             as domain_rejects_content,
-        t.suggestion as typo_suggestion,
         case
-            when t.suggestion is not null
-                then left(a.recipient, length(a.recipient) - length(a.recipient_domain)) || t.suggestion
+            when a.typo_suggestion is not null
+                then left(a.recipient, length(a.recipient) - length(a.recipient_domain)) || a.typo_suggestion
         end as suggested_address
     from addresses as a
-    left join int_domain_typos as t on t.domain = a.recipient_domain
 ),
 
 final as (
@@ -84,6 +83,8 @@ final as (
         stale_first_bounce_at,
         stale_last_bounce_at,
         stale_bounce_reason,
+        placeholder_subject,
+        role_subject,
         typo_suggestion,
         suggested_address,
         case

@@ -3,9 +3,10 @@
 -- portal_id null is the unattributed mail. Causes:
 --   typo_domain        subject = a recipient domain that is a typo of a major provider (int_domain_typos);
 --                      evidence = addresses at it; suggestion = the provider's domain
---   placeholder_address subject = a reserved / test / throwaway domain (below), else the placeholder
---                      local part as 'test@'; evidence = addresses
---   role_account       subject = the role local part, e.g. 'info@'; evidence = addresses
+--   placeholder_address subject = a reserved / test / throwaway domain, else the placeholder local part
+--                      as 'test@' (fct_address_facts.placeholder_subject); evidence = addresses
+--   role_account       subject = the role local part, e.g. 'info@' (fct_address_facts.role_subject);
+--                      evidence = addresses
 --   domain_rejecting_content  subject = a recipient domain that refused >= 5 messages and >= 20 % of
 --                      its sends in the portal for content, policy, spam, blocking or filtering
 --                      (mart_address_facts.domain_rejects_content); evidence = refusals; rate = of sends
@@ -42,9 +43,7 @@ hard_bounces as (
 addresses as (
     select
         f.*,
-        f.bounces > 0 as has_bounced,
-        placeholder_subject(f.recipient, f.recipient_domain) as placeholder_subject,
-        role_subject(f.recipient, f.recipient_domain) as role_subject
+        f.bounces > 0 as has_bounced
     from facts as f
 ),
 

@@ -39,15 +39,20 @@ def test_incremental_aggregates_match_their_views_through_every_kind_of_change(t
     refresh(db, [LocalSource(src), LocalSource(logs)], quiet=True)
     assert_equal(db)
     # 2. The Send arrives (re-attributes the bounce), SES reports bob's bounce (replaces the log's),
-    #    and an event is delivered twice.
+    #    an event is delivered twice, and an address at a typo domain is mailed (the address facts
+    #    judge only the load's own domains).
     ses.write_object(src, "2", [
         ses.send("late", "l@a.example", T0, portal="p1"),
         ses.send("m2", "bob@b.example", T0, portal="p2"),
         ses.bounce("m2", "bob@b.example", T0, T1, portal="p2"),
         ses.send("m3", "c@a.example", T0, portal="p1"), ses.send("m3", "c@a.example", T0, portal="p1"),
+        ses.send("m5", "t@gmial.com", T0, portal="p1"),
     ])
     refresh(db, [LocalSource(src), LocalSource(logs)], quiet=True)
     assert_equal(db)
+    with warehouse.reader(db) as con:
+        assert con.execute("select recipient, typo_suggestion from fct_address_facts "
+                           "where typo_suggestion is not null").fetchall() == [("t@gmial.com", "gmail.com")]
     # 3. A directory reload attributes an unattributed address.
     ses.write_object(src, "3", [ses.send("m4", "dee@d.example", T0, portal=None)])
     directory = write_directory(tmp_path / "dir")
@@ -59,7 +64,8 @@ def test_incremental_aggregates_match_their_views_through_every_kind_of_change(t
     with warehouse.reader(db) as con:
         assert con.execute("select portal_id from fct_recipient_outcomes where recipient = 'dee@d.example'"
                            ).fetchall() == [("p3",)]
-        assert con.execute("select count(*) from fct_recipient_outcomes").fetchall() == [(4,)]
+        # One (message, recipient) each: late, m2, m3 (sent twice), m4 and m5.
+        assert con.execute("select count(*) from fct_recipient_outcomes").fetchall() == [(5,)]
 
 
 def test_event_days_follow_a_bounce_mail_dated_apart_from_its_message(tmp_path):

@@ -39,8 +39,11 @@ def test_every_model_binds_on_an_empty_database():
         assert con.execute(f"select count(*) from {name}").fetchall() == [(0,)]
     for m in catalog.models():
         if m.scoped:  # the macro with a scope that selects nothing
-            empty = {"varchar[]": "[]::varchar[]", "date[]": "[]::date[]"}.get(
-                m.scope_type, "{'keys': []::varchar[], 'first_sent': null::date, 'last_sent': null::date}")
+            empty = {
+                "varchar[]": "[]::varchar[]", "date[]": "[]::date[]",
+                "struct(recipients varchar[], domains varchar[])":
+                    "{'recipients': []::varchar[], 'domains': []::varchar[]}",
+            }.get(m.scope_type, "{'keys': []::varchar[], 'first_sent': null::date, 'last_sent': null::date}")
             assert con.execute(f"select count(*) from {m.name}_for({empty})").fetchall() == [(0,)]
     staging = duckdb.connect()
     catalog.create_schema(staging, staging=True)

@@ -189,6 +189,10 @@ def test_macros_expand_inline_with_their_arguments_substituted():
     # A body that is an OR stays one operand beside an AND (sqlglot counts AND and OR as functions).
     beside = _flat(to_spark("select * from t where x and on_send_days(d, null)"))
     assert beside.startswith("SELECT * FROM t WHERE x AND (NULL IS NULL OR (d BETWEEN")
+    # Spark's generator lifts a table macro's CTEs beside the caller's: a `final` in both stays two names.
+    nested = to_spark("with final as (select * from int_domain_typos_for(null)) select * from final")
+    names = re.findall(r"(?:WITH|\),) (\w+) AS \(", nested)
+    assert "final" in names and "int_domain_typos_for__final" in names and len(names) == len(set(names))
 
 
 # ---- The UDFs equal DuckDB's functions. ------------------------------------------------------------
