@@ -43,10 +43,13 @@ def forget(db_path: Path, address: str, wait_seconds: float = 60.0) -> Erasure:
         con.execute("begin transaction")
         try:
             catalog.run_script(con, "forget/erased_days.sql", {"address": address})
+            con.execute("set variable touched_recipients = [?]", [address])
+            catalog.run_script(con, "commit/domain_totals_out.sql")
             rows = {}
             for table, column in _ROW_TABLES.items():
                 rows[table] = con.execute(
                     f"delete from {table} where lower({column}) = ?", [address]).fetchall()[0][0]
+            catalog.run_script(con, "commit/domain_totals_in.sql")
             catalog.refresh_send_days(con)
             quarantined = con.execute(catalog.sql("forget/quarantine.sql"), {"address": address}
                                       ).fetchall()[0][0]

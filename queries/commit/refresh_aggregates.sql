@@ -89,22 +89,5 @@ set variable touched_days = list_distinct(flatten([
 
 drop view touched_outcomes;
 
--- (the recomputation itself: catalog.refresh_send_days, run next)
-
--- fct_address_facts: every portal's row of every address the load touched.
-delete from fct_address_facts
-where recipient in (select unnest(getvariable('touched_recipients')));
-
-set variable touched_addresses = {
-    'recipients': getvariable('touched_recipients'),
-    'domains': (
-        select coalesce(list(distinct recipient_domain), []::varchar[])
-        from stg.staged_facts
-        where recipient_domain is not null
-    )
-};
-
--- By portal: the pages read one portal's addresses.
-insert into fct_address_facts by name
-select * from fct_address_facts_for(getvariable('touched_addresses'))
-order by portal_id;
+-- (the recomputation itself: catalog.refresh_send_days; then the address facts of the touched
+-- recipients, queries/commit/refresh_address_facts.sql)

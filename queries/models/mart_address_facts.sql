@@ -3,8 +3,9 @@
 -- incremental table of queries/models/fct_address_facts.sql, which also judges the typo, placeholder
 -- and role rules per address); this view adds what spans addresses or is a setting: the domain
 -- totals, the typo-corrected address and the recommended action.
--- domain_sends / domain_refusals: the recipient domain's totals in this portal; domain_rejects_content
--- when it refused >= 5 messages and >= 20 % of its sends there (mart_portal_causes reports these).
+-- domain_sends / domain_refusals: the recipient domain's totals in this portal (mart_portal_domains);
+-- domain_rejects_content when it refused >= 5 messages and >= 20 % of its sends there
+-- (mart_portal_causes reports these).
 --
 -- recommended_action, first match wins (the whole vocabulary):
 --   'fix typo: <address>'   the domain is a likely typo of a major provider (int_domain_typos)
@@ -22,14 +23,15 @@
 -- the domain refuses a lot, and is otherwise left to the rules below it.
 -- materialised: view
 with addresses as (
-    -- A window, not a join to a grouped copy: a filter on portal_id (a partition key) then reaches
-    -- the table scan, so one portal's rows never wait for every portal's totals.
+    -- The domain's totals kept at commit (a few rows per portal), not summed over its addresses here.
     select
-        *,
-        cast(sum(sends) over domain_in_portal as bigint) as domain_sends,
-        cast(sum(refusals) over domain_in_portal as bigint) as domain_refusals
-    from fct_address_facts
-    window domain_in_portal as (partition by portal_id, recipient_domain)
+        f.*,
+        d.sends as domain_sends,
+        d.refusals as domain_refusals
+    from fct_address_facts as f
+    left join mart_portal_domains as d
+        on d.portal_id is not distinct from f.portal_id
+        and d.recipient_domain is not distinct from f.recipient_domain
 ),
 
 facts as (

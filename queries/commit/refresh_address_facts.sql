@@ -1,0 +1,19 @@
+-- fct_address_facts after a load: every portal's row of every address in the variable
+-- touched_recipients (set by refresh_aggregates.sql) recomputed, between domain_totals_out.sql and
+-- domain_totals_in.sql, which keep mart_portal_domains' sums of these rows.
+delete from fct_address_facts
+where recipient in (select unnest(getvariable('touched_recipients')));
+
+set variable touched_addresses = {
+    'recipients': getvariable('touched_recipients'),
+    'domains': (
+        select coalesce(list(distinct recipient_domain), []::varchar[])
+        from stg.staged_facts
+        where recipient_domain is not null
+    )
+};
+
+-- By portal: the pages read one portal's addresses.
+insert into fct_address_facts by name
+select * from fct_address_facts_for(getvariable('touched_addresses'))
+order by portal_id;
