@@ -1004,10 +1004,18 @@ def _regexp(tree: exp.Expression, name: str) -> exp.Expression:
     return _post_order(tree, visit)
 
 
+def _cte_hints(tree: exp.Expression, name: str) -> exp.Expression:
+    """`AS [NOT] MATERIALIZED`: a plan hint to DuckDB, the same rows either way; Spark's parser has no
+    such clause and plans CTEs itself."""
+    for cte in tree.find_all(exp.CTE):
+        cte.set("materialized", None)
+    return tree
+
+
 REWRITES: tuple[Callable[[exp.Expression, str], exp.Expression], ...] = (
-    _parameters, _strftime, _timezone_utc, _epoch_us, _intervals, _arg_max, _any_value, _ordered_first,
-    _ordered_list, _string_agg, _struct_sort_keys, _list_contains, _in_subquery, _round, _double_text, _left,
-    _integer_casts, _asof_joins, _series, _getvariable, _regexp,
+    _cte_hints, _parameters, _strftime, _timezone_utc, _epoch_us, _intervals, _arg_max, _any_value,
+    _ordered_first, _ordered_list, _string_agg, _struct_sort_keys, _list_contains, _in_subquery, _round,
+    _double_text, _left, _integer_casts, _asof_joins, _series, _getvariable, _regexp,
 )
 
 

@@ -27,7 +27,10 @@
 -- scope: a list of portal ids, or null for every portal (the unattributed mail included). Causes are
 -- per portal, so a scoped run gives exactly the scoped portals' rows of the full one.
 -- materialised: scoped view (scope varchar[])
-with facts as (
+-- facts and addresses are inlined into each cause's branch (not materialised once for all of them):
+-- each branch's own filter (a placeholder, a refusing domain, ...) then reaches the table scan, so an
+-- account-wide read of one cause never copies every address.
+with facts as not materialized (
     select * from mart_address_facts
     where scope is null or list_contains(scope, portal_id)
 ),
@@ -40,7 +43,7 @@ hard_bounces as (
     where scope is null or list_contains(scope, portal_id)
 ),
 
-addresses as (
+addresses as not materialized (
     select
         f.*,
         f.bounces > 0 as has_bounced

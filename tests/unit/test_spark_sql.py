@@ -181,6 +181,11 @@ def test_each_rewrite_writes_its_spark_form(sql, fragment):
     assert fragment in _flat(to_spark(sql))
 
 
+def test_a_ctes_materialisation_hint_is_left_to_spark():
+    spark = _flat(to_spark("with a as not materialized (select 1 as x) select * from a"))
+    assert spark.startswith("WITH a AS (SELECT 1 AS x") and "MATERIALIZED" not in spark
+
+
 def test_macros_expand_inline_with_their_arguments_substituted():
     spark = _flat(to_spark("select status_severity(s) as v, window_order(s, n, w) as o from t"))
     assert "CASE s WHEN 'disabled' THEN 4" in spark and "-n AS sent, w AS name" in spark
