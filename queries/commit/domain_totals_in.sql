@@ -3,7 +3,7 @@
 -- (portal, domain) row of mart_portal_domains rewritten as its old sums plus the change; a domain left
 -- with no address in a portal has no row.
 insert into domain_changes
-select portal_id, recipient_domain, addresses, sends, refusals
+select portal_id, recipient_domain, addresses, sends, hard_bounces, refusals
 from mart_portal_domains_for(getvariable('touched_recipients'));
 
 create or replace temp table domain_keys as
@@ -15,15 +15,16 @@ select
     recipient_domain,
     cast(sum(addresses) as bigint) as addresses,
     cast(sum(sends) as bigint) as sends,
+    cast(sum(hard_bounces) as bigint) as hard_bounces,
     cast(sum(refusals) as bigint) as refusals
 from (
-    select t.portal_id, t.recipient_domain, t.addresses, t.sends, t.refusals
+    select t.portal_id, t.recipient_domain, t.addresses, t.sends, t.hard_bounces, t.refusals
     from mart_portal_domains as t
     semi join domain_keys as k
         on k.portal_id is not distinct from t.portal_id
         and k.recipient_domain is not distinct from t.recipient_domain
     union all
-    select portal_id, recipient_domain, addresses, sends, refusals
+    select portal_id, recipient_domain, addresses, sends, hard_bounces, refusals
     from domain_changes
 )
 group by portal_id, recipient_domain

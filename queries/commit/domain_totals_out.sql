@@ -2,5 +2,7 @@
 -- removed (an erasure): their contributions to mart_portal_domains, to take out. domain_totals_in.sql
 -- adds their new ones and applies the difference.
 create or replace temp table domain_changes as
-select portal_id, recipient_domain, -addresses as addresses, -sends as sends, -refusals as refusals
+select
+    portal_id, recipient_domain, -addresses as addresses, -sends as sends, -hard_bounces as hard_bounces,
+    -refusals as refusals
 from mart_portal_domains_for(getvariable('touched_recipients'));

@@ -23,15 +23,16 @@ known as (
     group by f.recipient
 ),
 
--- A hard-bounced message was sent, so the address facts' per-address counts add up to the domain's.
+-- A hard-bounced message was sent, so the address facts' per-address counts add up to the domain's
+-- (kept per portal in mart_portal_domains).
 domains as (
     select
-        f.recipient_domain,
-        cast(sum(f.sends) as bigint) as sent,
-        cast(sum(f.hard_bounces) as bigint) as hard_bounced
-    from fct_address_facts as f
-    where f.recipient_domain in (select domain from planned)
-    group by f.recipient_domain
+        d.recipient_domain,
+        cast(sum(d.sends) as bigint) as sent,
+        cast(sum(d.hard_bounces) as bigint) as hard_bounced
+    from mart_portal_domains as d
+    where d.recipient_domain in (select domain from planned)
+    group by d.recipient_domain
 ),
 
 final as (

@@ -5,7 +5,8 @@
 -- $as_of, and at steps 1..$horizon = the end of each following UTC day (23:59:59.999999). A window ending at t is (t - days, t], as in
 -- rates.sql; a row counts by when it was sent, so a bounce of an older send never counts. Nothing
 -- sent after $as_of is counted, even at later steps: the projection adds its own assumed sends.
--- Counts come from running totals per send instant: (lo, hi] = total(<= hi) - total(<= lo).
+-- Counts come from running totals per send instant: (lo, hi] = total(<= hi) - total(<= lo); a whole
+-- day's sends are one instant, its last microsecond, as no bound falls inside it.
 with members as (
     select unnest(portal_members(cast($portal_id as varchar), cast($rollup as boolean))) as portal_id
 ),
@@ -44,21 +45,52 @@ bounds as (
     cross join levels as l
 ),
 
-sends as (
+-- The send days a bound falls inside of (not at their last microsecond): counted per send instant from
+-- the outcomes. Every other day lies whole on one side of every bound: its counts from mart_portal_days,
+-- as one point at its last microsecond.
+edge_days as (
+    select distinct cast(t as date) as sent_date
+    from (
+        select starts_after as t from bounds
+        union all
+        select counted_until from bounds
+    ) as b
+    where t <> timezone('UTC', cast(cast(t as date) as timestamp) + to_days(1) - interval 1 microsecond)
+),
+
+points as (
+    select
+        timezone('UTC', cast(d.sent_date as timestamp) + to_days(1) - interval 1 microsecond) as sent_at,
+        d.sent,
+        d.hard_bounced,
+        d.complaints
+    from mart_portal_days as d
+    where d.portal_id in (select portal_id from members)
+        and d.sent_date between cast((select min(starts_after) from bounds) as date)
+            and cast($as_of::timestamptz as date)
+        and d.sent_date not in (select sent_date from edge_days)
+    union all
     select
         o.sent_at,
-        count(*) as sent,
-        count(*) filter (where o.hard_bounced) as hard_bounced,
-        count(*) filter (where o.complained) as complaints
+        1 as sent,
+        case when o.hard_bounced then 1 else 0 end as hard_bounced,
+        case when o.complained then 1 else 0 end as complaints
     from fct_rated_outcomes as o
     where o.sent
         and o.portal_id in (select portal_id from members)
         and o.sent_at <= $as_of::timestamptz
         and o.sent_at > (select min(starts_after) from bounds)
-        -- The window by send date too (implied: sent_date is sent_at's UTC date): a lake prunes by it.
-        and o.sent_date between cast((select min(starts_after) from bounds) as date)
-            and cast($as_of::timestamptz as date)
-    group by o.sent_at
+        and o.sent_date in (select sent_date from edge_days)
+),
+
+sends as (
+    select
+        sent_at,
+        sum(sent) as sent,
+        sum(hard_bounced) as hard_bounced,
+        sum(complaints) as complaints
+    from points
+    group by sent_at
 ),
 
 running as (
