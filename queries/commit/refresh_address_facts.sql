@@ -1,6 +1,6 @@
 -- fct_address_facts after a load: every portal's row of every address in the variable
 -- touched_recipients (set by refresh_aggregates.sql) recomputed, between domain_totals_out.sql and
--- domain_totals_in.sql, which keep mart_portal_domains' sums of these rows.
+-- domain_totals_in.sql, which keep fct_portal_domains' sums of these rows.
 delete from fct_address_facts
 where recipient in (select unnest(getvariable('touched_recipients')));
 

@@ -20,7 +20,8 @@ mail_only as (
         cast(null as varchar) as parent_portal_id,
         true as email_enabled,
         false as in_directory
-    from fct_address_facts
+    -- A portal with an address fact has its domains' rows: the same portals from a few rows each.
+    from fct_portal_domains
     where portal_id is not null and portal_id not in (select portal_id from dir_portals)
 ),
 

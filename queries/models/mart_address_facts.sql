@@ -3,7 +3,7 @@
 -- incremental table of queries/models/fct_address_facts.sql, which also judges the typo, placeholder
 -- and role rules per address); this view adds what spans addresses or is a setting: the domain
 -- totals, the typo-corrected address and the recommended action.
--- domain_sends / domain_refusals: the recipient domain's totals in this portal (mart_portal_domains);
+-- domain_sends / domain_refusals: the recipient domain's totals in this portal (fct_portal_domains);
 -- domain_rejects_content when it refused >= 5 messages and >= 20 % of its sends there
 -- (mart_portal_causes reports these).
 --
@@ -29,7 +29,7 @@ with addresses as (
         d.sends as domain_sends,
         d.refusals as domain_refusals
     from fct_address_facts as f
-    left join mart_portal_domains as d
+    left join fct_portal_domains as d
         on d.portal_id is not distinct from f.portal_id
         and d.recipient_domain is not distinct from f.recipient_domain
 ),

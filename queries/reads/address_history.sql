@@ -24,13 +24,13 @@ known as (
 ),
 
 -- A hard-bounced message was sent, so the address facts' per-address counts add up to the domain's
--- (kept per portal in mart_portal_domains).
+-- (kept per portal in fct_portal_domains).
 domains as (
     select
         d.recipient_domain,
         cast(sum(d.sends) as bigint) as sent,
         cast(sum(d.hard_bounces) as bigint) as hard_bounced
-    from mart_portal_domains as d
+    from fct_portal_domains as d
     where d.recipient_domain in (select domain from planned)
     group by d.recipient_domain
 ),

@@ -80,7 +80,7 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(tmp_path):
     with warehouse.reader(db) as con:
         assert con.execute("select sent, hard_bounced from mart_portal_days").fetchall() == [(1, 0)]
         # example.org in p1: one address (stays@) and its one send left, where there were two of each.
-        assert con.execute("select recipient_domain, addresses, sends from mart_portal_domains"
+        assert con.execute("select recipient_domain, addresses, sends from fct_portal_domains"
                            ).fetchall() == [("example.org", 1, 1)]
     # The rewritten raw objects still rebuild everyone else's facts.
     rebuild(db, quiet=True)
