@@ -211,6 +211,16 @@ def test_typo_domains_by_one_edit(domains_db):
     ]  # gmail.com itself (exact) and gmx-mail.org (4 edits from gmx.com, 5 from gmail.com) are not typos
 
 
+def test_the_domains_page_lists_the_typo_domains_with_their_addresses(domains_db):
+    with warehouse.reader(domains_db) as con:
+        rows = reads.run(con, "app_domain_typos", portal_id=None, rollup=False).rows()
+        alone = reads.run(con, "app_domain_typos", portal_id="pC", rollup=False).rows()
+    # By hand: gmail.con has al@ and bo@ (both hard-bounced), outlookk.com jo@, all in pT.
+    assert rows == [("gmail.con", "gmail.com", 2, 2, "pT", "al@gmail.con"),
+                    ("outlookk.com", "outlook.com", 1, 1, "pT", "jo@outlookk.com")]
+    assert alone == []  # pC mailed no typo domain
+
+
 def test_typo_rule_on_a_list_of_domains():
     """The rule itself, over domains that must and must not be flagged (no load needed)."""
     import duckdb
