@@ -165,3 +165,8 @@ create or replace macro rate_key(dimension, portal_id, recipient_domain, upload_
         when 'message_type' then coalesce(message_type, '(none)')
         when 'reason' then coalesce(bounce_reason, '(none)')
     end;
+
+-- The last microsecond of the UTC day `day` (a date): where a window judged at the end of that day
+-- ends, windows being (start, end].
+create or replace macro utc_day_end(day) as
+    timezone('UTC', cast(day as timestamp) + interval 1 day - interval 1 microsecond);

@@ -55,12 +55,12 @@ edge_days as (
         union all
         select counted_until from bounds
     ) as b
-    where t <> timezone('UTC', cast(cast(t as date) as timestamp) + to_days(1) - interval 1 microsecond)
+    where t <> utc_day_end(cast(t as date))
 ),
 
 points as (
     select
-        timezone('UTC', cast(d.sent_date as timestamp) + to_days(1) - interval 1 microsecond) as sent_at,
+        utc_day_end(d.sent_date) as sent_at,
         d.sent,
         d.hard_bounced,
         d.complaints

@@ -53,7 +53,7 @@ bounds as (
     select
         l.*,
         d.day,
-        timezone('UTC', cast(d.day as timestamp) + interval 1 day - interval 1 microsecond) as as_of
+        utc_day_end(d.day) as as_of
     from levels as l
     cross join days as d
 ),
