@@ -1,8 +1,10 @@
 -- Tables that exist only in the private staging database of one load.
 
 -- An SES record (or an SNS envelope around one) parsed into the fields every later layer reads,
--- in one pass over the JSON. SES may add fields at any time and they are ignored; a field of the
--- wrong type reads as null or as its JSON text, never as an error.
+-- in one pass over the JSON, recipient lists included (a Send's or Delivery's addresses, a Bounce's,
+-- Complaint's or DeliveryDelay's recipient objects), so flattening them parses nothing again. SES
+-- may add fields at any time and they are ignored; a field of the wrong type reads as null or as
+-- its JSON text, never as an error.
 -- The SNS fields besides Type and Message only tell an SNS control message (subscription
 -- confirmations, SES's topic validation test) from junk that merely looks like one.
 create macro ses_record(doc) as from_json(doc, '{
@@ -10,21 +12,32 @@ create macro ses_record(doc) as from_json(doc, '{
     "MessageId": "VARCHAR", "TopicArn": "VARCHAR", "SubscribeURL": "VARCHAR", "Token": "VARCHAR",
     "eventType": "VARCHAR", "notificationType": "VARCHAR",
     "mail": {"messageId": "VARCHAR", "timestamp": "VARCHAR", "tags": "MAP(VARCHAR, VARCHAR[])",
-             "headers": [{"name": "VARCHAR", "value": "VARCHAR"}], "destination": "JSON"},
+             "headers": [{"name": "VARCHAR", "value": "VARCHAR"}], "destination": "VARCHAR[]"},
     "bounce": {"bounceType": "VARCHAR", "bounceSubType": "VARCHAR", "timestamp": "VARCHAR",
-               "feedbackId": "VARCHAR", "reportingMTA": "VARCHAR", "bouncedRecipients": "JSON"},
+               "feedbackId": "VARCHAR", "reportingMTA": "VARCHAR",
+               "bouncedRecipients": [{"emailAddress": "VARCHAR", "action": "VARCHAR",
+                                      "status": "VARCHAR", "diagnosticCode": "VARCHAR"}]},
     "complaint": {"timestamp": "VARCHAR", "feedbackId": "VARCHAR", "complaintFeedbackType": "VARCHAR",
-                  "complaintSubType": "VARCHAR", "complainedRecipients": "JSON"},
+                  "complaintSubType": "VARCHAR",
+                  "complainedRecipients": [{"emailAddress": "VARCHAR", "action": "VARCHAR",
+                                            "status": "VARCHAR", "diagnosticCode": "VARCHAR"}]},
     "delivery": {"timestamp": "VARCHAR", "reportingMTA": "VARCHAR", "smtpResponse": "VARCHAR",
-                 "recipients": "JSON"},
+                 "recipients": "VARCHAR[]"},
     "deliveryDelay": {"timestamp": "VARCHAR", "delayType": "VARCHAR", "reportingMTA": "VARCHAR",
-                      "delayedRecipients": "JSON"},
+                      "delayedRecipients": [{"emailAddress": "VARCHAR", "action": "VARCHAR",
+                                             "status": "VARCHAR", "diagnosticCode": "VARCHAR"}]},
     "open": {"timestamp": "VARCHAR"},
     "click": {"timestamp": "VARCHAR"},
     "subscription": {"timestamp": "VARCHAR"},
     "reject": {"reason": "VARCHAR"},
     "failure": {"errorMessage": "VARCHAR"}
 }');
+
+-- A recipient of any SES record as the staging models flatten it: a Send's or Delivery's bare
+-- address takes the shape of a Bounce's recipient object.
+create macro ses_addresses(addresses) as list_transform(addresses, lambda a: {
+    'emailAddress': a, 'action': null::varchar, 'status': null::varchar, 'diagnosticCode': null::varchar
+});
 
 -- The SES records of the new objects (SNS envelopes unwrapped), one row per record, parsed, with
 -- the reason to quarantine it if it has one and the start of its text to show with that reason.

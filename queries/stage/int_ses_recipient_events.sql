@@ -9,28 +9,21 @@ with records as (
 recipients as (
     select
         records.* exclude (recipients),
-        unnest(json_extract(recipients, '$[*]')) as recipient_json
+        unnest(recipients) as rcpt
     from records
-),
-
-addressed as (
-    select
-        *,
-        case
-            when json_type(recipient_json) = 'OBJECT' then recipient_json ->> 'emailAddress'
-            else recipient_json ->> '$'
-        end as address_text
-    from recipients
 ),
 
 normalised as (
     select
         *,
         -- "Name <a@b.example>" keeps only the address; lower-cased as mailbox providers treat it.
-        lower(trim(coalesce(
-            nullif(regexp_extract(address_text, '<([^<>]+)>\s*$', 1), ''), address_text
-        ))) as recipient
-    from addressed
+        lower(trim(case
+            when contains(rcpt.emailAddress, '<')
+                then coalesce(nullif(regexp_extract(rcpt.emailAddress, '<([^<>]+)>\s*$', 1), ''),
+                    rcpt.emailAddress)
+            else rcpt.emailAddress
+        end)) as recipient
+    from recipients
 ),
 
 final as (
@@ -53,12 +46,12 @@ final as (
         nullif(split_part(recipient, '@', -1), recipient) as recipient_domain,
         bounce_type,
         bounce_subtype,
-        case when event_type in ('Bounce', 'DeliveryDelay') then recipient_json ->> 'action' end
+        case when event_type in ('Bounce', 'DeliveryDelay') then rcpt.action end
             as bounce_action,
-        case when event_type in ('Bounce', 'DeliveryDelay') then recipient_json ->> 'status' end
+        case when event_type in ('Bounce', 'DeliveryDelay') then rcpt.status end
             as status_code,
         case
-            when event_type in ('Bounce', 'DeliveryDelay') then recipient_json ->> 'diagnosticCode'
+            when event_type in ('Bounce', 'DeliveryDelay') then rcpt.diagnosticCode
             else event_detail
         end as diagnostic,
         reporting_mta,
@@ -69,8 +62,7 @@ final as (
         -- One classification per distinct bounce signal (pipelines/classify.py runs on these).
         case when event_type in ('Bounce', 'DeliveryDelay') then md5(concat_ws('|',
             coalesce(bounce_type, '-'), coalesce(bounce_subtype, '-'),
-            coalesce(recipient_json ->> 'action', '-'), coalesce(recipient_json ->> 'status', '-'),
-            coalesce(recipient_json ->> 'diagnosticCode', '-')
+            coalesce(rcpt.action, '-'), coalesce(rcpt.status, '-'), coalesce(rcpt.diagnosticCode, '-')
         )) end as verdict_key,
         portal_id,
         upload_batch_id,

@@ -81,9 +81,9 @@ with_event_fields as (
         case event_type
             when 'Bounce' then r.bounce.bouncedRecipients
             when 'Complaint' then r.complaint.complainedRecipients
-            when 'Delivery' then r.delivery.recipients
+            when 'Delivery' then ses_addresses(r.delivery.recipients)
             when 'DeliveryDelay' then r.deliveryDelay.delayedRecipients
-            else r.mail.destination
+            else ses_addresses(r.mail.destination)
         end as recipients
     from attributed
 ),
@@ -138,7 +138,9 @@ final as (
             when message_id is null or message_id = '' then 'record has no mail.messageId'
             when sent_at is null
                 then 'mail.timestamp missing or unreadable: ' || coalesce(left(sent_at_text, 80), 'null')
-            when json_type(recipients) is distinct from 'ARRAY' or json_array_length(recipients) = 0
+            -- Not a list, an empty one, or one whose entries hold no address (strings where SES
+            -- writes recipient objects).
+            when coalesce(len(list_filter(recipients, lambda x: trim(x.emailAddress) <> '')), 0) = 0
                 then 'record names no recipients'
         end as defect
     from timed

@@ -168,6 +168,22 @@ def test_bad_input_is_quarantined_and_good_neighbours_load(tmp_path):
     assert summary.objects_failed == 1
 
 
+def test_recipient_entries_without_an_address_are_not_events(tmp_path):
+    folder = tmp_path / "ses"
+    folder.mkdir()
+    # r1: one recipient object with an address and one without; r2: bare strings where SES writes
+    # recipient objects, so it names no recipient at all.
+    r1 = ses.bounce("r1", "ann@a.example", T0, T1)
+    r1["bounce"]["bouncedRecipients"].append({"action": "failed", "status": "5.1.1"})
+    r2 = ses.bounce("r2", "bob@a.example", T0, T1)
+    r2["bounce"]["bouncedRecipients"] = ["bob@a.example"]
+    ses.write_object(folder, "o", [r1, r2])
+    db = tmp_path / "d.duckdb"
+    run(db, folder)
+    assert q(db, "select message_id, recipient from fct_recipient_events") == [("r1", "ann@a.example")]
+    assert q(db, "select reason from _quarantine") == [("record names no recipients",)]
+
+
 def test_lenient_timestamps(tmp_path):
     folder = tmp_path / "ses"
     folder.mkdir()
