@@ -1,4 +1,5 @@
-"""Commit: the staged load copied into the live database in one transaction.
+"""Commit: the staged load copied into the live database in one transaction, on the staging
+connection with the live file attached (the staged tables are read in place as `stg.<table>`).
 
 Inside it: the directory replaced (when loaded), the models applied, the facts attributed and
 deduplicated (queries/commit/load.sql), the incremental tables brought up to date, every portal
@@ -67,11 +68,10 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
     """Copy the staged load into the live database in one transaction; fills the summary's counts."""
     lo, hi = stager.date_range
     with_directory = summary.directory_loaded
-    with warehouse.writer(db_path, memory_limit=memory_limit) as con:
+    with warehouse.attached_writer(stager.con, db_path, memory_limit=memory_limit) as con:
         catalog.create_schema(con)
         con.execute("begin transaction")
         try:
-            con.execute("attach ? as stg (read_only)", [str(stager.db_path)])
             raw_store.move_out(con, raw_store.folder(db_path))  # a file from before the store
             if with_directory:
                 directory.replace_directory(con, stager.load_id)
@@ -120,7 +120,6 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
         except BaseException:
             con.execute("rollback")
             raise
-        con.execute("detach stg")
 
 
 def aggregates_stale(con: duckdb.DuckDBPyConnection, tables: set[str] | None = None) -> bool:

@@ -3,10 +3,12 @@
 Phases, and who can see what:
 1. Under the refresh lock (one refresh at a time), list every source and drop the objects the
    manifest already holds (same key and etag/size).
-2. Stage: fetch, inflate, split and flatten the new objects in a private DuckDB file. The live
-   database is untouched, so readers keep reading and a crash here loses nothing.
-3. Commit: open the live file, copy the staged rows in, attribute, deduplicate, record the
-   manifest and the load, all in one transaction. A crash here rolls back to the last commit.
+2. Stage: fetch, inflate, split and flatten the new objects in a private in-memory DuckDB
+   database (spilling into a staging folder). The live database is untouched, so readers keep
+   reading and a crash here loses nothing.
+3. Commit: attach the live file to the staging connection, copy the staged rows in, attribute,
+   deduplicate, record the manifest and the load, all in one transaction. A crash here rolls back
+   to the last commit.
 4. Only then acknowledge SQS messages and remove the staging file.
 """
 

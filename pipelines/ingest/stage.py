@@ -1,9 +1,10 @@
-"""Stage: one load built in a private DuckDB file, out of the live database's sight.
+"""Stage: one load built in a private in-memory DuckDB database, out of the live database's sight.
 
 Objects are fetched, inflated on two threads while the next are read, told apart by their bytes
 (SES export, bounce mail, CSV log), then parsed: SES exports by DuckDB a batch at a time (the
 objects it refuses are split record by record in Python), bounce logs by the bounce parsers. The
 SQL of each step is in queries/stage/. A crash here loses nothing: the live file is untouched.
+The commit then runs on the staging connection (pipelines/ingest/commit.py).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ _FIREHOSE_HOUR = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/\d{2}/")
 
 
 class Stager:
-    """Builds one load in a private DuckDB file: staged records, quarantine, facts, manifest."""
+    """Builds one load in a private DuckDB database: staged records, quarantine, facts, manifest."""
 
     def __init__(self, folder: Path, load_id: int, max_object_bytes: int,
                  attribution: Attribution, raw_folder: Path, memory_limit: str | None = None) -> None:
@@ -42,7 +43,6 @@ class Stager:
         self.log_bounces: list[bounce_logs.LogBounce] = []
         self.load_id = load_id
         self.max_object_bytes = max_object_bytes
-        self.db_path = folder / "staging.duckdb"
         self.files: list[dict] = []  # objects to read with DuckDB
         self.objects: list[dict] = []  # manifest rows
         self.rejects: list[dict] = []  # object-level quarantine rows
@@ -50,8 +50,15 @@ class Stager:
         self.raw: list[dict] = []  # rows of raw_objects (the bytes are kept by raw_store)
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._pending: deque[tuple[ObjectRef, dict, bytes, Future[_Inflated], dict, Future[str]]] = deque()
-        self.con = duckdb.connect(str(self.db_path))
+        # In memory, as `stg`, spilling into the folder past the memory limit: the commit runs on this
+        # connection with the live file attached (warehouse.attached_writer) and reads the staged
+        # tables in place. Writing them to a file of their own, checkpointing it and reading it back
+        # cost a tenth of a first load.
+        self.con = duckdb.connect(":memory:")
         warehouse.configure(self.con, memory_limit)
+        self.con.execute("set temp_directory = ?", [str(folder / "spill")])
+        self.con.execute("attach ':memory:' as stg")
+        self.con.execute("use stg")
         catalog.create_schema(self.con, staging=True)
 
     def close(self) -> None:
@@ -155,8 +162,12 @@ class Stager:
         records, quarantined, fact_rows, lo, hi, skipped = con.execute(
             catalog.sql("stage/load_counts.sql")).fetchall()[0]
         self.date_range = (lo or date(1970, 1, 1), hi or date(1970, 1, 1))
-        con.execute("checkpoint")
-        con.close()
+        # The wide intermediate relations go; only what the commit copies stays (in `stg`). Temporary
+        # names would also shadow the live database's in the commit.
+        for kind, name in con.execute(
+                "select 'table', table_name from duckdb_tables() where temporary and not internal union all "
+                "select 'view', view_name from duckdb_views() where temporary and not internal").fetchall():
+            con.execute(f"drop {kind} {name}")
         failed = sum(1 for m in self.objects if m["status"] == "failed")
         # Control messages (SNS subscription confirmations, SES's topic validation test) are
         # neither records loaded nor quarantined: `skipped`.

@@ -1,6 +1,6 @@
 """The warehouse: the DuckDB file and everything that opens, shapes or reads it.
 
-`connect` opens it (writer, reader, version), `catalog` applies the SQL under queries/ to it,
+`connect` opens it (writer, attached_writer, reader, version), `catalog` applies the SQL under queries/ to it,
 `reads` runs the queries of queries/reads/, `lock` keeps refreshes to one at a time. Its package
 namespace is the connection API every layer above uses.
 """
@@ -10,6 +10,7 @@ from pipelines.warehouse.connect import (
     DatabaseMissing,
     DatabaseOutdated,
     ServingFile,
+    attached_writer,
     configure,
     reader,
     refuse_serving_file,
@@ -18,5 +19,6 @@ from pipelines.warehouse.connect import (
 )
 from pipelines.warehouse.lock import RefreshLocked, refresh_lock
 
-__all__ = ["DatabaseBusy", "DatabaseMissing", "DatabaseOutdated", "RefreshLocked", "ServingFile", "configure",
-           "reader", "refresh_lock", "refuse_serving_file", "version", "writer"]
+__all__ = ["DatabaseBusy", "DatabaseMissing", "DatabaseOutdated", "RefreshLocked", "ServingFile",
+           "attached_writer", "configure", "reader", "refresh_lock", "refuse_serving_file", "version",
+           "writer"]

@@ -265,9 +265,8 @@ def _drop_obsolete(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
 
 def stage_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """One of a load's staging relations (queries/stage/<name>.sql), kept as a table: each is read
-    several times, and each read would parse every JSON record again. A temporary one: the commit
-    reads only the staged facts, and writing these wide rows to the staging file (then checkpointing
-    them) cost a fifth of a first load; past the memory limit DuckDB spills them beside the file."""
+    several times, and each read would parse every JSON record again. A temporary one, dropped once
+    the staged facts are built from it: the commit reads only those."""
     body = sql(f"stage/{name}.sql").strip().rstrip(";")
     con.execute(f"create or replace temp table {name} as\n{body}")
 

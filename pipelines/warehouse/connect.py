@@ -107,6 +107,27 @@ def writer(path: Path, wait_seconds: float = 120.0,
 
 
 @contextmanager
+def attached_writer(con: duckdb.DuckDBPyConnection, path: Path, wait_seconds: float = 120.0,
+                    memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`con` with the file attached read-write as its default database: a load's commit runs on the
+    connection that staged it, reading the staged tables where they are (`stg.<table>`, in memory)
+    instead of from a file written, checkpointed and read back for it. Waits while readers hold the
+    file; checkpoints it and detaches after."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = con.execute("select current_database()").fetchall()[0][0]
+    _retry_open(lambda: con.execute("attach ? as live", [str(path)]), wait_seconds, "refresh")
+    try:
+        if memory_limit:
+            con.execute("set memory_limit = ?", [memory_limit])
+        con.execute("use live")
+        yield con
+        con.execute("checkpoint live")
+    finally:
+        con.execute(f"use {previous}")
+        con.execute("detach live")
+
+
+@contextmanager
 def reader(path: Path, wait_seconds: float = 30.0, views: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """Short-lived read-only view of the database, waiting out a refresh's commit.
 
