@@ -551,3 +551,14 @@ def test_a_checkpoint_failing_after_the_commit_reports_the_load_as_committed(
     # The load is in the WAL: a reader sees it (the fixture's hand count), and it is not loaded twice.
     assert counts(db) == {"Send": 4, "Delivery": 3, "Bounce": 1}
     assert run(db, src).notes == ["nothing new"]
+
+
+def test_a_commit_keeps_the_views_this_code_stored(tmp_path, src):
+    db = tmp_path / "d.duckdb"
+    run(db, src)
+    applied = q(db, "select definition_hash, applied_at from _view_definitions")
+    ses.write_object(src, "2026/11/21/00/new", [ses.send("m9", "z@a.example", T0)])
+    assert run(db, src).facts_new == 1
+    # Not re-created by the second commit (one row, the first commit's), and the views read the new fact.
+    assert q(db, "select definition_hash, applied_at from _view_definitions") == applied
+    assert q(db, "select count(*) from fct_rated_outcomes where recipient = 'z@a.example'") == [(1,)]
