@@ -170,3 +170,9 @@ create or replace macro rate_key(dimension, portal_id, recipient_domain, upload_
 -- ends, windows being (start, end].
 create or replace macro utc_day_end(day) as
     timezone('UTC', cast(day as timestamp) + interval 1 day - interval 1 microsecond);
+
+-- An address as a number (63 bits of its MD5: stable across DuckDB releases, unlike hash(); a BIGINT,
+-- which Spark has too), stored beside the address in the events and outcomes: finding a few
+-- addresses' rows among millions compares integers instead of decompressing and comparing every
+-- address. Equal keys are checked against the address too, so a collision costs only time.
+create or replace macro address_key(address) as cast(md5_number_lower(address) >> 1 as bigint);

@@ -6,6 +6,7 @@ where recipient in (select unnest(getvariable('touched_recipients')));
 
 set variable touched_addresses = {
     'recipients': getvariable('touched_recipients'),
+    'recipient_keys': list_transform(getvariable('touched_recipients'), lambda r: address_key(r)),
     'domains': (
         select coalesce(list(distinct recipient_domain), []::varchar[])
         from stg.staged_facts

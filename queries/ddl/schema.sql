@@ -84,7 +84,8 @@ create table if not exists fct_recipient_events (
     portal_id varchar,
     upload_batch_id varchar,
     message_type varchar,
-    attribution varchar               -- tag | header | send | directory | null (unattributed)
+    attribution varchar,              -- tag | header | send | directory | null (unattributed)
+    recipient_key bigint              -- address_key(recipient) (queries/macros.sql)
 );
 
 -- Each portal's status after the last refresh (alone and rolled up with its sub-portals).
@@ -150,6 +151,8 @@ create table if not exists _erasures (
 -- Columns added after the first release of the table: older databases gain them here.
 alter table fct_recipient_events add column if not exists bounce_class varchar;
 alter table fct_recipient_events add column if not exists reason varchar;
+-- Filled for older rows by queries/commit/load.sql.
+alter table fct_recipient_events add column if not exists recipient_key bigint;
 -- Records of the object that were control messages (SNS subscription confirmations, SES's topic
 -- validation test): read, neither loaded nor quarantined. Null in rows written before it existed.
 alter table _ingest_objects add column if not exists skipped bigint;

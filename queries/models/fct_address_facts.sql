@@ -2,7 +2,8 @@
 -- the unattributed mail. The per-address part of mart_address_facts, which needs every event of the
 -- address and its directory entry: kept as a table (fct_address_facts) refreshed at each commit for the
 -- addresses a load touched (all after a directory load). scope: null for every address, or
--- struct(recipients varchar[], domains varchar[]): the addresses, and their domains (the typo verdict
+-- struct(recipients varchar[], recipient_keys bigint[], domains varchar[]): the addresses, their
+-- address_key()s (queries/macros.sql: the outcomes are found by key), and their domains (the typo verdict
 -- judges only those).
 -- Counts are of messages (one per (message, recipient)), over the whole loaded history:
 --   sends, deliveries, complaints; hard_bounces by SES's rule (fct_recipient_outcomes.hard_bounced:
@@ -27,7 +28,7 @@
 -- Directory: dir_users on portal_id + lower(email) (the newest account if the directory lists one
 -- twice): learner_name, user_id, user_status, user_created_at; upload_batch_id is the account's batch,
 -- else the batch of the address's latest tagged message.
--- materialised: incremental table (scope struct(recipients varchar[], domains varchar[])), ordered by portal_id
+-- materialised: incremental table (scope struct(recipients varchar[], recipient_keys bigint[], domains varchar[])), ordered by portal_id
 with outcomes as (
     -- Every count comes from the per-message outcomes, which also carry what the address needs from
     -- its events: a refresh of a few addresses reads only their outcome rows.
@@ -35,7 +36,10 @@ with outcomes as (
         *,
         max(last_delivery_at) over (partition by portal_id, recipient) as address_last_delivery_at
     from fct_recipient_outcomes
-    where scope is null or recipient in (select unnest(struct_extract(scope, 'recipients')))
+    where scope is null or (
+        recipient_key in (select unnest(struct_extract(scope, 'recipient_keys')))
+        and recipient in (select unnest(struct_extract(scope, 'recipients')))
+    )
 ),
 
 -- Each hard bounce the rates count, unless the address had a delivery (rated: SES's mailbox simulator

@@ -188,6 +188,28 @@ def test_an_older_database_says_to_refresh_and_one_refresh_with_nothing_new_upgr
         assert metrics.status_table(con)["portal_id"].to_list() == ["p1"]
 
 
+def test_events_from_before_the_address_key_get_it_and_their_addresses_refresh_by_it(tmp_path):
+    src, db = tmp_path / "ses", tmp_path / "d.duckdb"
+    ses.write_object(src, "1", [ses.send("m1", "a@a.example", T0, portal="p1"),
+                                ses.bounce("m1", "a@a.example", T0, T1, portal="p1")])
+    refresh(db, [LocalSource(src)], quiet=True)
+    # A file written before the key: the column is missing from the events (and the outcomes).
+    with warehouse.writer(db) as con:
+        con.execute("alter table fct_recipient_events drop column recipient_key")
+        con.execute("update _view_definitions set definition_hash = 'older release'")
+    # The next load sends to a@ again: its address facts are found by key among the older outcomes.
+    ses.write_object(src, "2", [ses.send("m2", "a@a.example", T0, portal="p1")])
+    refresh(db, [LocalSource(src)], quiet=True)
+    with warehouse.reader(db) as con:
+        assert con.execute("select count(*), count(*) filter (where recipient_key = address_key(recipient)) "
+                           "from fct_recipient_events").fetchall() == [(3, 3)]
+        assert con.execute("select count(*) filter (where recipient_key = address_key(recipient)) "
+                           "from fct_recipient_outcomes").fetchall() == [(2,)]
+        # By hand: two messages sent to a@, one hard-bounced.
+        assert con.execute("select sends, hard_bounces from fct_address_facts").fetchall() == [(2, 1)]
+    assert_equal(db)
+
+
 def test_an_ses_bounce_replacing_a_bounce_mail_dated_another_day_leaves_no_stale_row(tmp_path):
     src, logs, db = tmp_path / "ses", tmp_path / "logs", tmp_path / "d.duckdb"
     logs.mkdir()
