@@ -505,6 +505,27 @@ def _epoch_us(tree: exp.Expression, name: str) -> exp.Expression:
     return _post_order(tree, visit)
 
 
+def _md5_number_lower(tree: exp.Expression, name: str) -> exp.Expression:
+    """cast(md5_number_lower(x) >> 1 as bigint) (address_key, queries/macros.sql) ->
+    shiftrightunsigned(bigint(conv(<bytes 8..15 of md5(x), last first, in hex>, 16, -10)), 1).
+    DuckDB's md5_number_lower is the MD5's last eight bytes read as a little-endian unsigned number;
+    conv to base -10 writes the signed 64-bit number of the same bits, which the unsigned shift halves
+    as DuckDB's does. Any other use of md5_number_lower stays unchecked, so it is refused."""
+    def visit(node):
+        if not (isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.BIGINT)
+                and isinstance(node.this, exp.BitwiseRightShift)
+                and isinstance(node.this.this, exp.Anonymous)
+                and node.this.this.name.lower() == "md5_number_lower"
+                and node.this.expression == _integer(1) and len(node.this.this.expressions) == 1):
+            return None
+        digest = _spark("MD5", node.this.this.expressions[0])
+        last_first = _spark("CONCAT", *(_spark("SUBSTR", digest.copy(), _integer(at), _integer(2))
+                                        for at in range(31, 16, -2)))
+        signed = _spark("CONV", last_first, _integer(16), _integer(-10))
+        return _spark("SHIFTRIGHTUNSIGNED", _spark("BIGINT", signed), _integer(1))
+    return _post_order(tree, visit)
+
+
 def _intervals(tree: exp.Expression, name: str) -> exp.Expression:
     """to_days(n) -> make_dt_interval(n); to_microseconds(n) -> make_dt_interval(0, 0, 0, n / 10^6
     as exact decimal seconds). DuckDB adds a day to a timestamptz as a calendar day of the session time
@@ -1013,9 +1034,9 @@ def _cte_hints(tree: exp.Expression, name: str) -> exp.Expression:
 
 
 REWRITES: tuple[Callable[[exp.Expression, str], exp.Expression], ...] = (
-    _cte_hints, _parameters, _strftime, _timezone_utc, _epoch_us, _intervals, _arg_max, _any_value,
-    _ordered_first, _ordered_list, _string_agg, _struct_sort_keys, _list_contains, _in_subquery, _round,
-    _double_text, _left, _integer_casts, _asof_joins, _series, _getvariable, _regexp,
+    _cte_hints, _parameters, _strftime, _timezone_utc, _epoch_us, _md5_number_lower, _intervals, _arg_max,
+    _any_value, _ordered_first, _ordered_list, _string_agg, _struct_sort_keys, _list_contains, _in_subquery,
+    _round, _double_text, _left, _integer_casts, _asof_joins, _series, _getvariable, _regexp,
 )
 
 

@@ -15,5 +15,7 @@ select
     complaint_type,
     delay_type
 from fct_recipient_events
-where recipient = lower(trim(cast($address as varchar)))
+-- The key first: an integer test of every event, the address compared only where the key matches.
+where recipient_key = address_key(lower(trim(cast($address as varchar))))
+    and recipient = lower(trim(cast($address as varchar)))
 order by coalesce(event_at, sent_at), sent_at, event_type, event_key

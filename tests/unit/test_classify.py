@@ -1,7 +1,5 @@
 """The bounce classifier on hand-written cases: one or more per rule family and per guard."""
 
-import time
-
 import pytest
 
 from pipelines.bounces import rules as R
@@ -254,13 +252,17 @@ def test_helpers():
     assert find_command("nothing") is None
 
 
-def test_fast_enough_for_large_batches():
-    start = time.perf_counter()
-    for i in range(5000):
-        c("5.1.1", f"smtp; 550 5.1.1 <user{i}@example.org>: Recipient address rejected: User unknown")
-    for _ in range(50000):
-        c("5.7.1", "smtp; 550 5.7.1 Message rejected as spam")  # cached
-    assert time.perf_counter() - start < 3.0
+def test_identical_signals_are_judged_once():
+    # Speed is bench/'s to measure; what makes a large batch cheap is that a repeated signal (common
+    # across 100k+ rows) is served from the cache, not judged again.
+    from pipelines.bounces import classify as module
+
+    module._classify.cache_clear()
+    first = c("5.7.1", "smtp; 550 5.7.1 Message rejected as spam")
+    for _ in range(1000):
+        assert c("5.7.1", "smtp; 550 5.7.1 Message rejected as spam") == first
+    info = module._classify.cache_info()
+    assert (info.misses, info.hits) == (1, 1000)
 
 
 # -- issue 12: vague codes, decisive codes, expiry ------------------------------------------------
