@@ -33,14 +33,16 @@ sys.path.insert(0, str(REPO))
 from pipelines import warehouse  # noqa: E402
 from pipelines.warehouse import catalog, raw_store  # noqa: E402
 
-# Per table: the expression each renamed column takes in copy k (`c` is the column, `k` the copy).
+# Per table: the expression each renamed column takes in copy k (`c` is the column, `k` the copy);
+# an address key is computed again from its renamed address (the column named).
 _ADDRESS = "case when k = 0 or {c} is null then {c} else 'k' || k || '.' || {c} end"
 _SUFFIX = "case when k = 0 or {c} is null then {c} else {c} || '{sep}' || k end"
 RENAMES = {
     "fct_recipient_events": {"event_key": ("~",), "message_id": ("~",), "recipient": None,
-                             "portal_id": ("-",), "upload_batch_id": ("-",)},
+                             "recipient_key": "recipient", "portal_id": ("-",), "upload_batch_id": ("-",)},
     "fct_recipient_outcomes": {"message_key": ("~",), "message_id": ("~",), "recipient": None,
-                               "portal_id": ("-",), "upload_batch_id": ("-",)},
+                               "recipient_key": "recipient", "portal_id": ("-",),
+                               "upload_batch_id": ("-",)},
     "fct_address_facts": {"portal_id": ("-",), "recipient": None, "upload_batch_id": ("-",),
                           "user_id": ("~",)},
     "dir_portals": {"portal_id": ("-",), "parent_portal_id": ("-",)},
@@ -62,6 +64,8 @@ def _select(con, table: str, factor: int) -> str:
             exprs.append(c)
         elif RENAMES[table][c] is None:
             exprs.append(_ADDRESS.format(c=c) + f" as {c}")
+        elif isinstance(RENAMES[table][c], str):  # the key of the renamed address in that column
+            exprs.append(f"address_key({_ADDRESS.format(c=RENAMES[table][c])}) as {c}")
         else:
             exprs.append(_SUFFIX.format(c=c, sep=RENAMES[table][c][0]) + f" as {c}")
     order = f" order by {ORDER[table]}" if table in ORDER else ""
