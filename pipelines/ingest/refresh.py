@@ -3,9 +3,9 @@
 Phases, and who can see what:
 1. Under the refresh lock (one refresh at a time), list every source and drop the objects the
    manifest already holds (same key and etag/size).
-2. Stage: fetch, inflate, split and flatten the new objects in a private in-memory DuckDB
-   database (spilling into a staging folder). The live database is untouched, so readers keep
-   reading and a crash here loses nothing.
+2. Stage: fetch, inflate, split and flatten the new objects in a private DuckDB database (in
+   memory for a small load, a file in a staging folder for a large one). The live database is
+   untouched, so readers keep reading and a crash here loses nothing.
 3. Commit: attach the live file to the staging connection, copy the staged rows in, attribute,
    deduplicate, record the manifest and the load, all in one transaction. A crash here rolls back
    to the last commit.
@@ -73,7 +73,8 @@ def _refresh_locked(db_path: Path, sources: list[Source], directory: Path | None
     try:
         progress = Progress(len(listed), quiet=quiet)
         stager = Stager(staging_dir, next_load_id, max_object_bytes, attribution,
-                        raw_folder or raw_store.folder(db_path), memory_limit)
+                        raw_folder or raw_store.folder(db_path), memory_limit,
+                        object_bytes=sum(ref.size or 0 for _, ref in listed))
         if directory is not None:
             stager.stage_directory(directory)
         # A database older than this code (its aggregates, tables or models) is upgraded now, even with

@@ -1,4 +1,4 @@
-"""Stage: one load built in a private in-memory DuckDB database, out of the live database's sight.
+"""Stage: one load built in a private DuckDB file, out of the live database's sight.
 
 Objects are fetched, inflated on two threads while the next are read, told apart by their bytes
 (SES export, bounce mail, CSV log), then parsed: SES exports by DuckDB a batch at a time (the
@@ -36,7 +36,8 @@ class Stager:
     """Builds one load in a private DuckDB database: staged records, quarantine, facts, manifest."""
 
     def __init__(self, folder: Path, load_id: int, max_object_bytes: int,
-                 attribution: Attribution, raw_folder: Path, memory_limit: str | None = None) -> None:
+                 attribution: Attribution, raw_folder: Path, memory_limit: str | None = None,
+                 object_bytes: int = 0) -> None:
         self.folder = folder
         self.raw_folder = raw_folder  # where the objects as received are kept (raw_store)
         self.attribution = attribution
@@ -50,14 +51,19 @@ class Stager:
         self.raw: list[dict] = []  # rows of raw_objects (the bytes are kept by raw_store)
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._pending: deque[tuple[ObjectRef, dict, bytes, Future[_Inflated], dict, Future[str]]] = deque()
-        # In memory, as `stg`, spilling into the folder past the memory limit: the commit runs on this
-        # connection with the live file attached (warehouse.attached_writer) and reads the staged
-        # tables in place. Writing them to a file of their own, checkpointing it and reading it back
-        # cost a tenth of a first load.
+        # The staging database is attached as `stg`, its temporary tables spilling into the folder past
+        # the memory limit. The commit runs on this connection with the live file attached
+        # (warehouse.attached_writer) and reads the staged tables in place, with no checkpoint, close
+        # and reopen between. A load of up to _IN_MEMORY_BYTES of objects (an hourly one) is staged in
+        # memory: its staged facts cost half as much to write there (100 k sends: 0.65 s against 1.3 s).
+        # A larger one in a file, where DuckDB writes a large insert's row groups compressed, so its
+        # staged facts do not crowd the commit's memory (1 M sends: the live file held 31 s, against
+        # 36 s staged in memory).
         self.con = duckdb.connect(":memory:")
         warehouse.configure(self.con, memory_limit)
         self.con.execute("set temp_directory = ?", [str(folder / "spill")])
-        self.con.execute("attach ':memory:' as stg")
+        staging = ":memory:" if object_bytes <= _IN_MEMORY_BYTES else str(folder / "staging.duckdb")
+        self.con.execute("attach ? as stg", [staging])
         self.con.execute("use stg")
         catalog.create_schema(self.con, staging=True)
 
@@ -254,6 +260,9 @@ class Stager:
         manifest = pl.DataFrame(self.objects, schema=_MANIFEST_SCHEMA)  # noqa: F841
         self.con.execute("insert into _ingest_objects select * from manifest")
 
+
+# The largest load staged in memory, in bytes of objects as received (100 k sends: 25 MB of gzip).
+_IN_MEMORY_BYTES = 64 * 1024**2
 
 # Objects inflating while the next ones are read: enough to keep both cores busy, few enough that
 # their bytes stay small beside DuckDB's.

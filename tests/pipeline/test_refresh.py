@@ -562,3 +562,23 @@ def test_a_commit_keeps_the_views_this_code_stored(tmp_path, src):
     # Not re-created by the second commit (one row, the first commit's), and the views read the new fact.
     assert q(db, "select definition_hash, applied_at from _view_definitions") == applied
     assert q(db, "select count(*) from fct_rated_outcomes where recipient = 'z@a.example'") == [(1,)]
+
+
+def test_a_large_load_is_staged_in_a_file_and_loads_the_same(tmp_path, src, monkeypatch):
+    from pipelines.ingest import stage
+
+    staged_in_files = []
+    build = stage.Stager.build
+
+    def spy(self):
+        staged_in_files.append((self.folder / "staging.duckdb").exists())
+        return build(self)
+
+    monkeypatch.setattr(stage.Stager, "build", spy)
+    run(tmp_path / "memory.duckdb", src)
+    monkeypatch.setattr(stage, "_IN_MEMORY_BYTES", 0)  # every load is large
+    run(tmp_path / "file.duckdb", src)
+    assert staged_in_files == [False, True]
+    rows = "select * exclude (load_id) from fct_recipient_events order by event_key"
+    assert q(tmp_path / "file.duckdb", rows) == q(tmp_path / "memory.duckdb", rows)
+    assert len(q(tmp_path / "file.duckdb", rows)) == 8  # the fixture's hand count
