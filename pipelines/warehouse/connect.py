@@ -110,8 +110,8 @@ def writer(path: Path, wait_seconds: float = 120.0,
 def attached_writer(con: duckdb.DuckDBPyConnection, path: Path, wait_seconds: float = 120.0,
                     memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """`con` with the file attached read-write as its default database: a load's commit runs on the
-    connection that staged it, reading the staged tables where they are (`stg.<table>`, in memory)
-    instead of from a file written, checkpointed and read back for it. Waits while readers hold the
+    connection that staged it, reading the staged tables where they are (`stg.<table>`) instead of
+    from a file written, checkpointed and reopened for it. Waits while readers hold the
     file; checkpoints it and detaches after."""
     path.parent.mkdir(parents=True, exist_ok=True)
     previous = con.execute("select current_database()").fetchall()[0][0]
