@@ -176,3 +176,9 @@ create or replace macro utc_day_end(day) as
 -- addresses' rows among millions compares integers instead of decompressing and comparing every
 -- address. Equal keys are checked against the address too, so a collision costs only time.
 create or replace macro address_key(address) as cast(md5_number_lower(address) >> 1 as bigint);
+
+-- The three-character pieces of a text, one per position (a text of under three characters has
+-- none): the unit of the address search (fct_address_grams). Every address containing a text of three
+-- characters or more holds each of the text's trigrams.
+create or replace macro trigrams(text) as
+    list_transform(range(1, length(text) - 1), lambda i: substring(text, i, 3));

@@ -101,6 +101,7 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
                 catalog.run_script(con, "commit/domain_totals_out.sql")
                 catalog.run_script(con, "commit/refresh_address_facts.sql")
                 catalog.run_script(con, "commit/domain_totals_in.sql")
+                catalog.run_script(con, "commit/refresh_address_grams.sql")
             summary.facts_new = con.execute(count_facts).fetchall()[0][0] - before
             summary.records_duplicate = fact_rows - summary.facts_new
             alerts = record_transitions(con, stager.load_id, policy)

@@ -21,6 +21,7 @@ _ROW_TABLES = {
     "fct_recipient_events": "recipient",
     "fct_recipient_outcomes": "recipient",
     "fct_address_facts": "recipient",
+    "fct_address_grams": "address",
     "dir_users": "email",
 }
 

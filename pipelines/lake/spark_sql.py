@@ -526,6 +526,33 @@ def _md5_number_lower(tree: exp.Expression, name: str) -> exp.Expression:
     return _post_order(tree, visit)
 
 
+def _trigrams(tree: exp.Expression, name: str) -> exp.Expression:
+    """list_transform(range(1, length(x) - 1), lambda i: substring(x, i, 3)) (trigrams, queries/macros.sql)
+    -> if(length(x) < 3, array(), transform(sequence(1, length(x) - 2), i -> substring(x, i, 3))): Spark's
+    sequence counts down when its end is below its start, DuckDB's range is then empty. A null x gives
+    null on both; both count code points. Any other list_transform stays unchecked, so it is refused."""
+    def visit(node):
+        if not (isinstance(node, exp.Transform) and isinstance(node.this, exp.GenerateSeries)
+                and isinstance(node.expression, exp.Lambda) and len(node.expression.expressions) == 1):
+            return None
+        series, body = node.this, node.expression.this
+        i = node.expression.expressions[0]
+        end = series.args.get("end")
+        if not (series.args.get("is_end_exclusive") and series.args.get("start") == _integer(1)
+                and not series.args.get("step") and isinstance(end, exp.Sub) and end.expression == _integer(1)
+                and isinstance(end.this, exp.Length) and isinstance(body, exp.Substring)
+                and body.this == end.this.this and body.args.get("start") == i
+                and body.args.get("length") == _integer(3)):
+            return None
+        x = end.this.this
+        pieces = _spark("TRANSFORM", _spark("SEQUENCE", _integer(1), exp.Sub(
+            this=_spark("LENGTH", x.copy()), expression=_integer(2))),
+            _lambda(_spark("SUBSTRING", x.copy(), exp.to_identifier(i.name), _integer(3)), i.name))
+        short = exp.LT(this=_spark("LENGTH", x.copy()), expression=_integer(3))
+        return _spark("IF", short, _spark("ARRAY"), pieces)
+    return _post_order(tree, visit)
+
+
 def _intervals(tree: exp.Expression, name: str) -> exp.Expression:
     """to_days(n) -> make_dt_interval(n); to_microseconds(n) -> make_dt_interval(0, 0, 0, n / 10^6
     as exact decimal seconds). DuckDB adds a day to a timestamptz as a calendar day of the session time
@@ -1034,9 +1061,9 @@ def _cte_hints(tree: exp.Expression, name: str) -> exp.Expression:
 
 
 REWRITES: tuple[Callable[[exp.Expression, str], exp.Expression], ...] = (
-    _cte_hints, _parameters, _strftime, _timezone_utc, _epoch_us, _md5_number_lower, _intervals, _arg_max,
-    _any_value, _ordered_first, _ordered_list, _string_agg, _struct_sort_keys, _list_contains, _in_subquery,
-    _round, _double_text, _left, _integer_casts, _asof_joins, _series, _getvariable, _regexp,
+    _cte_hints, _parameters, _strftime, _timezone_utc, _epoch_us, _md5_number_lower, _trigrams, _intervals,
+    _arg_max, _any_value, _ordered_first, _ordered_list, _string_agg, _struct_sort_keys, _list_contains,
+    _in_subquery, _round, _double_text, _left, _integer_casts, _asof_joins, _series, _getvariable, _regexp,
 )
 
 

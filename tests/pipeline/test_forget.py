@@ -71,9 +71,10 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(tmp_path):
                            ).fetchall() == [(1,)]
         audit = con.execute("select rows_deleted, raw_objects_rewritten from _erasures").fetchall()
     # Rows: Send + Bounce (SES; the log's copy of the same bounce was never a second fact) in the facts,
-    # 1 outcome row, 1 address-facts row, 1 directory row = 5; objects: the SES object, the broken one
-    # and the bounce mail.
-    assert audit == [(5, 3)]
+    # 1 outcome row, 1 address-facts row, 1 directory row, and the search's 21 trigram rows (the 23
+    # characters of gone.person@example.org have 21 trigrams, no two alike) = 26; objects: the SES object,
+    # the broken one and the bounce mail.
+    assert audit == [(26, 3)]
     # The aggregates hold no trace either: each still equals its model over what is left (the day's
     # counts: 1 send, no hard bounce, where they were 2 and 1).
     assert_equal(db)
