@@ -13,7 +13,8 @@ a feed that arrived over time would leave them. The aggregates (`fct_recipient_o
 `fct_address_facts`) are copied the same way: the copies share no message, address or portal,
 so each copy's aggregate is the base's, renamed. The send-day tables (`mart_portal_days`,
 `mart_hard_bounces`) are computed from the copied outcomes (the unattributed mail of every copy
-shares one row per day and batch). `raw_objects` is copied once, its files beside the base
+shares one row per day and batch), and the address search's trigrams (`fct_address_grams`) from the
+copied addresses. `raw_objects` is copied once, its files beside the base
 hard-linked beside the copy (the bytes are only read by `rebuild`); the manifest is copied N times
 (its size is what a refresh reads).
 """
@@ -99,7 +100,7 @@ def main() -> None:
             con.execute(f"insert into {table} select * from base.{table}")
         shutil.copytree(raw_store.folder(args.base), raw_store.folder(args.out), copy_function=os.link,
                         dirs_exist_ok=True)
-        for name in ("mart_portal_days", "mart_hard_bounces"):
+        for name in ("mart_portal_days", "mart_hard_bounces", "fct_address_grams"):
             catalog.rebuild_table(con, catalog.model(name))
         con.execute("detach base")
         catalog.apply_models(con)
