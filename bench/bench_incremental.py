@@ -65,6 +65,8 @@ def main() -> None:
                                                 "--db", str(copy), "--source", str(source)])
                 summary = dict(kv.split("=", 1) for kv in line.splitlines()[-1].split())
                 runs.append((seconds, float(summary["commit_seconds"]), rss, int(summary["facts_new"])))
+                print(f"  {db.name} object {len(runs)}: {seconds:.2f} s (live file held "
+                      f"{runs[-1][1]:.2f} s), peak RSS {rss:,.0f} MB", flush=True)
         medians[db] = statistics.median(r[0] for r in runs)
         held = statistics.median(r[1] for r in runs)
         print(f"{db.name}: median {medians[db]:.2f} s (live file held {held:.2f} s), "

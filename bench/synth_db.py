@@ -11,12 +11,11 @@ and upload batches end in `-k` (so the account has N times the portals, each as 
 each tree keeps its shape). Copy 0 is the base unchanged. Rows are written in send-date order, as
 a feed that arrived over time would leave them. The aggregates (`fct_recipient_outcomes`,
 `fct_address_facts`) are copied the same way: the copies share no message, address or portal,
-so each copy's aggregate is the base's, renamed. The send-day tables (`mart_portal_days`,
-`mart_hard_bounces`) are computed from the copied outcomes (the unattributed mail of every copy
-shares one row per day and batch), and the address search's trigrams (`fct_address_grams`) from the
-copied addresses. `raw_objects` is copied once, its files beside the base
-hard-linked beside the copy (the bytes are only read by `rebuild`); the manifest is copied N times
-(its size is what a refresh reads).
+so each copy's aggregate is the base's, renamed. Every other incremental table (the send-day and
+per-domain tables, the address search's trigrams) is computed from its model over the copies (the
+unattributed mail of every copy shares one row per day and batch). `raw_objects` is copied once,
+its files beside the base hard-linked beside the copy (the bytes are only read by `rebuild`); the
+manifest is copied N times (its size is what a refresh reads).
 """
 
 from __future__ import annotations
@@ -100,8 +99,11 @@ def main() -> None:
             con.execute(f"insert into {table} select * from base.{table}")
         shutil.copytree(raw_store.folder(args.base), raw_store.folder(args.out), copy_function=os.link,
                         dirs_exist_ok=True)
-        for name in ("mart_portal_days", "mart_hard_bounces", "fct_address_grams"):
-            catalog.rebuild_table(con, catalog.model(name))
+        # Every other incremental table, in model order: one left empty while its model is not would
+        # make the first refresh rebuild them all (commit.aggregates_stale) and the reads of it cheap.
+        for model in catalog.incremental_tables():
+            if model.name not in RENAMES:
+                catalog.rebuild_table(con, model)
         con.execute("detach base")
         catalog.apply_models(con)
     print(f"{args.out}: {time.monotonic() - started:.0f} s")
