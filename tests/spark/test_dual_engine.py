@@ -147,12 +147,13 @@ FRAMES = {"policy_windows": lambda: load_policy().windows_frame(),
           "windows": lambda: pl.DataFrame(schema=metrics.JUDGED_SCHEMA)}
 
 
-def _fixed_models() -> set[str]:
-    """The models whose rows no session variable changes (a read sets them, e.g. the policy's
-    soft_bounces_before_suppress), neither in their own SQL nor in a model they read."""
+def _fixed_models(models: list[tuple[str, str]]) -> set[str]:
+    """Of `models` (spark_sql.spark_models()), those whose rows no session variable changes (a read sets
+    them, e.g. the policy's soft_bounces_before_suppress), neither in their own SQL nor in a model they
+    read."""
     from pipelines.warehouse import catalog
 
-    text = dict(spark_sql.spark_models())
+    text = dict(models)
     varying: set[str] = set()
     for m in catalog.models():
         if m.name in text and ("system.session." in text[m.name]
@@ -168,9 +169,10 @@ def _compare_everything(spark, lk: dict, label: str) -> list[str]:
 
     sc = SparkConnection(spark, lk["lake"])
     compared = []
-    fixed, kept = _fixed_models(), []
+    models = spark_sql.spark_models()
+    fixed, kept = _fixed_models(models), []
     with warehouse.reader(lk["db"]) as con:
-        for name, _ in spark_sql.spark_models():
+        for name, _ in models:
             duck, on_spark = con.sql(f"select * from {name}").pl(), sc.sql(f"select * from {name}").pl()
             _same(duck, on_spark, f"{label} model {name}")
             compared.append(name)
