@@ -194,5 +194,6 @@ def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
         stale = aggregates_stale(con, tables) and con.execute(
             "select count(*) > 0 from fct_recipient_events").fetchall()[0][0]
         # Tables or models older than this code: the commit brings them up to date.
-        stale = stale or not catalog.models_current(con) or raw_store.kept_inside(con)
+        stale = (stale or not catalog.models_current(con) or raw_store.kept_inside(con)
+                 or "_status_judged" not in tables)
     return {(s, k, e or "") for s, k, e in rows}, last + 1, stale

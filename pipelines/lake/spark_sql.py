@@ -70,6 +70,7 @@ DUCKDB_ONLY = {
     "last_statuses": "the statuses the last refresh judged (_portal_status)",
     "loads": "the refresh runs (_loads)",
     "quarantine": "the quarantined input (_quarantine)",
+    "status_judged": "the last refresh's judgement of every portal (_status_judged)",
     "ses_reputation": "SES's CloudWatch figures as fetched by a refresh (_ses_reputation)",
 }
 

@@ -12,6 +12,7 @@ from pipelines.warehouse.connect import (
     ServingFile,
     attached_writer,
     configure,
+    has_table,
     reader,
     refuse_serving_file,
     version,
@@ -20,5 +21,5 @@ from pipelines.warehouse.connect import (
 from pipelines.warehouse.lock import RefreshLocked, refresh_lock
 
 __all__ = ["DatabaseBusy", "DatabaseMissing", "DatabaseOutdated", "RefreshLocked", "ServingFile",
-           "attached_writer", "configure", "reader", "refresh_lock", "refuse_serving_file", "version",
-           "writer"]
+           "attached_writer", "configure", "has_table", "reader", "refresh_lock", "refuse_serving_file",
+           "version", "writer"]

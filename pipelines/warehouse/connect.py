@@ -38,12 +38,20 @@ class ServingFile(RuntimeError):
     remade from the lake, never refreshed or rebuilt."""
 
 
+def has_table(con, name: str) -> bool:
+    """Whether the open file holds the table: a file `lake marts` wrote, or one older than a table,
+    lacks it, and a lake read by another engine (pipelines/lake/spark.py) holds only what
+    `lake export` wrote, none of the refresh's own tables."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return False
+    return con.execute("select count(*) > 0 from duckdb_tables() where table_name = ? "
+                       "and database_name = current_database()", [name]).fetchall()[0][0]
+
+
 def refuse_serving_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Raise ServingFile if the open file is one `lake marts` wrote (a file older than `_lake_marts`
     is not)."""
-    has_table = con.execute("select count(*) > 0 from duckdb_tables() where table_name = '_lake_marts' "
-                            "and database_name = current_database()").fetchall()[0][0]
-    if not has_table:
+    if not has_table(con, "_lake_marts"):
         return
     lake = con.execute("select max_by(lake, built_at) from _lake_marts").fetchall()[0][0]
     if lake is not None:

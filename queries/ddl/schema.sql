@@ -100,6 +100,34 @@ create table if not exists _portal_status (
     load_id bigint
 );
 
+-- The last refresh's judgement of every portal in full (queries/reads/portal_status.sql's rows), with
+-- the newest event it was judged at and the policy windows it was judged by: a read at that moment and
+-- under those windows is the same judgement, so it is read from here instead of made again
+-- (pipelines/reports/metrics.py portal_status). Emptied by an erasure, which changes the counts.
+create table if not exists _status_judged (
+    scope varchar not null,
+    portal_id varchar not null,
+    name varchar,
+    parent_portal_id varchar,
+    deciding_window varchar,
+    sent bigint,
+    hard_bounced bigint,
+    hard_rate double,
+    soft_bounced bigint,
+    complaints bigint,
+    complaint_rate double,
+    warning double,
+    cutoff double,
+    complaint_warning double,
+    complaint_cutoff double,
+    status varchar,
+    severity integer,
+    why varchar,
+    as_of timestamptz,
+    windows_key varchar not null,
+    load_id bigint not null
+);
+
 -- Status transitions, recorded by the refresh that saw them.
 create table if not exists _alerts (
     load_id bigint not null,

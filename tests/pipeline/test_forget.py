@@ -83,6 +83,8 @@ def test_forget_leaves_no_trace_and_keeps_everyone_else(tmp_path):
         # example.org in p1: one address (stays@) and its one send left, where there were two of each.
         assert con.execute("select recipient_domain, addresses, sends from fct_portal_domains"
                            ).fetchall() == [("example.org", 1, 1)]
+        # The last refresh's judgement counted the erased mail: it is gone, so statuses are judged again.
+        assert con.execute("select count(*) from _status_judged").fetchall() == [(0,)]
     # The rewritten raw objects still rebuild everyone else's facts.
     rebuild(db, quiet=True)
     with warehouse.reader(db) as con:

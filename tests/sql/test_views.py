@@ -102,7 +102,7 @@ SAMPLE_PARAMS = {
     "recipient": "a@b.example", "days": 30, "min_sent": 100, "address": "a@b.example",
     "addresses": ["a@b.example"], "dead_domain_min_sent": 3, "horizon": 3, "baseline_days": 30.0,
     "trend_days": 7.0, "q": "x'; select 1 --", "domains": ["b.example"], "channel": "ops",
-    "now": datetime(2026, 11, 20, tzinfo=UTC), "alert_id": "a1",
+    "now": datetime(2026, 11, 20, tzinfo=UTC), "alert_id": "a1", "windows_key": "k",
 }
 
 
