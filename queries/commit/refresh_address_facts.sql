@@ -1,9 +1,6 @@
 -- fct_address_facts after a load: every portal's row of every address in the variable
 -- touched_recipients (set by refresh_aggregates.sql) recomputed, between domain_totals_out.sql and
 -- domain_totals_in.sql, which keep fct_portal_domains' sums of these rows.
-delete from fct_address_facts
-where recipient in (select unnest(getvariable('touched_recipients')));
-
 set variable touched_addresses = {
     'recipients': getvariable('touched_recipients'),
     'recipient_keys': list_transform(getvariable('touched_recipients'), lambda r: address_key(r)),
@@ -13,6 +10,10 @@ set variable touched_addresses = {
         where recipient_domain is not null
     )
 };
+
+delete from fct_address_facts
+where recipient_key in (select unnest(getvariable('touched_addresses').recipient_keys))
+    and recipient in (select unnest(getvariable('touched_addresses').recipients));
 
 -- By portal: the pages read one portal's addresses.
 insert into fct_address_facts by name

@@ -5,6 +5,8 @@
 -- struct(recipients varchar[], recipient_keys bigint[], domains varchar[]): the addresses, their
 -- address_key()s (queries/macros.sql: the outcomes are found by key), and their domains (the typo verdict
 -- judges only those).
+-- recipient_key: address_key(recipient), as the outcomes carry it: a read of a few addresses finds
+-- their rows by an integer test, comparing the address itself only where the key matches.
 -- Counts are of messages (one per (message, recipient)), over the whole loaded history:
 --   sends, deliveries, complaints; hard_bounces by SES's rule (fct_recipient_outcomes.hard_bounced:
 --   Permanent except OnAccountSuppressionList, or a hard bounce from a bounce log); soft_bounces
@@ -31,9 +33,14 @@
 -- materialised: incremental table (scope struct(recipients varchar[], recipient_keys bigint[], domains varchar[])), ordered by portal_id
 with outcomes as (
     -- Every count comes from the per-message outcomes, which also carry what the address needs from
-    -- its events: a refresh of a few addresses reads only their outcome rows.
+    -- its events: a refresh of a few addresses reads only their outcome rows. The columns are named:
+    -- this CTE is read twice, so it is materialised, and the message ids (the widest strings, in
+    -- every vector the scan fetches a match from) would cost more than every other column together.
     select
-        *,
+        portal_id, recipient, recipient_key, recipient_domain, upload_batch_id, sent_at, is_simulator,
+        sent, delivered, hard_bounced, soft_bounced, complained, suppressed, address_hard, bounce_reason,
+        bounced_at, first_event_at, last_event_at, last_delivery_at, first_bounce_at, last_bounce_at,
+        latest_bounce, latest_attempted_bounce, refused, first_refusal_at, last_refusal_at,
         max(last_delivery_at) over (partition by portal_id, recipient) as address_last_delivery_at
     from fct_recipient_outcomes
     where scope is null or (
@@ -63,6 +70,7 @@ address_messages as (
     select
         portal_id,
         recipient,
+        any_value(recipient_key) as recipient_key,
         any_value(recipient_domain) as recipient_domain,
         count(*) filter (where sent) as sends,
         count(*) filter (where delivered) as deliveries,
@@ -148,6 +156,7 @@ final as (
     select
         a.portal_id,
         a.recipient,
+        a.recipient_key,
         a.recipient_domain,
         u.name as learner_name,
         u.user_id,

@@ -16,5 +16,8 @@ select
     cast(sum(hard_bounces) as bigint) as hard_bounces,
     cast(sum(refusals) as bigint) as refusals
 from fct_address_facts
-where scope is null or recipient in (select unnest(scope))
+where scope is null or (
+    recipient_key in (select address_key(r) from (select unnest(scope) as r))
+    and recipient in (select unnest(scope))
+)
 group by portal_id, recipient_domain

@@ -50,6 +50,7 @@ final as (
     select
         portal_id,
         recipient,
+        recipient_key,
         recipient_domain,
         learner_name,
         user_id,

@@ -20,7 +20,8 @@ with days as (
         soft_bounced,
         complained,
         rejected,
-        suppressed
+        suppressed,
+        bounced_at
     from fct_rated_outcomes
     where sent_date is not null
         and on_send_days(sent_date, scope)
@@ -38,7 +39,8 @@ keyed as (
         d.soft_bounced,
         d.complained,
         d.rejected,
-        d.suppressed
+        d.suppressed,
+        d.bounced_at
     from days as d
     cross join (values ('domain'), ('message_type'), ('reason')) as k (dimension)
 )
@@ -54,6 +56,7 @@ select
     count(*) filter (where sent and soft_bounced) as soft_bounced,
     count(*) filter (where sent and complained) as complaints,
     count(*) filter (where rejected) as rejects,
-    count(*) filter (where suppressed) as suppressed
+    count(*) filter (where suppressed) as suppressed,
+    count(*) filter (where bounced_at is not null) as bounced
 from keyed
 group by portal_id, sent_date, dimension, key

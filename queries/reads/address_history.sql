@@ -19,7 +19,9 @@ known as (
         cast(sum(f.hard_bounces) as bigint) as hard_bounces,
         max(f.last_hard_bounce_at) as last_hard_bounce_at
     from fct_address_facts as f
-    where f.recipient in (select address from planned)
+    -- By key first: an integer test of every row, the address compared only where a key matches.
+    where f.recipient_key in (select address_key(address) from planned)
+        and f.recipient in (select address from planned)
     group by f.recipient
 ),
 

@@ -1,31 +1,34 @@
 -- What $portal_id's bounces came from (whole loaded history, simulator mail left out): per dimension
 -- (batch, domain, reason) and value, the sends, hard bounces and any bounces; values with a bounce only.
-with scoped as (
+-- Summed from the send-day tables, a few rows per day, rather than from every outcome of the portal:
+-- every outcome has a send date (the loader quarantines a record without any time), so each is in
+-- them. Batch from mart_portal_days; domain and reason from mart_portal_day_keys, whose key is '(none)'
+-- where the row has none: a row without a reason is no reason's.
+with kept as (
     select
+        'batch' as dimension,
+        coalesce(upload_batch_id, '(no batch)') as value,
         sent,
         hard_bounced,
-        bounced_at is not null as bounced,
-        upload_batch_id,
-        recipient_domain,
-        bounce_reason
-    from fct_rated_outcomes
+        bounced
+    from mart_portal_days
     where portal_id = cast($portal_id as varchar)
+    union all
+    select dimension, key, sent, hard_bounced, bounced
+    from mart_portal_day_keys
+    where portal_id = cast($portal_id as varchar)
+        and (dimension = 'domain' or (dimension = 'reason' and key <> '(none)'))
 ),
 
 grouped as (
-    select 'batch' as dimension, coalesce(upload_batch_id, '(no batch)') as value,
-        count(*) filter (where sent) as sent,
-        count(*) filter (where hard_bounced) as hard_bounced,
-        count(*) filter (where bounced) as bounced
-    from scoped group by 2
-    union all
-    select 'domain', coalesce(recipient_domain, '(none)'),
-        count(*) filter (where sent), count(*) filter (where hard_bounced), count(*) filter (where bounced)
-    from scoped group by 2
-    union all
-    select 'reason', bounce_reason,
-        count(*) filter (where sent), count(*) filter (where hard_bounced), count(*) filter (where bounced)
-    from scoped where bounce_reason is not null group by 2
+    select
+        dimension,
+        value,
+        cast(sum(sent) as bigint) as sent,
+        cast(sum(hard_bounced) as bigint) as hard_bounced,
+        cast(sum(bounced) as bigint) as bounced
+    from kept
+    group by dimension, value
 )
 
 select

@@ -19,7 +19,9 @@ with directory as (
 facts as (
     select *
     from mart_address_facts
-    where recipient = lower(trim(cast($address as varchar)))
+    -- By key first: an integer test of every row, the address compared only where it matches.
+    where recipient_key = address_key(lower(trim(cast($address as varchar))))
+        and recipient = lower(trim(cast($address as varchar)))
         -- The address's domain, derived as the loader derives it: a filter on the domain reaches the
         -- table scan through the view's per-domain window, one on the address alone does not.
         and recipient_domain is not distinct from nullif(

@@ -5,5 +5,7 @@ select
     bool_or(suppressed) as suppressed,
     cast(sum(sends) as bigint) as sends
 from fct_address_facts
-where recipient in (select unnest(cast($addresses as varchar[])))
+-- By key first: an integer test of every row, the address compared only where a key matches.
+where recipient_key in (select address_key(a) from (select unnest(cast($addresses as varchar[])) as a))
+    and recipient in (select unnest(cast($addresses as varchar[])))
 group by recipient

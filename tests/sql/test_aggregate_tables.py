@@ -10,7 +10,7 @@ import pytest
 from pipelines import warehouse
 from pipelines.ingest.refresh import refresh
 from pipelines.ingest.sources import LocalSource
-from pipelines.warehouse import catalog
+from pipelines.warehouse import catalog, reads
 from tests import sesdata as ses
 from tests.pipeline.test_bounce_logs import dsn_mail
 from tests.sql.test_rates_status import write_directory
@@ -264,6 +264,12 @@ def test_status_counts_are_the_instant_windows_over_the_outcomes(tmp_path):
         where sent and sent_at > $as_of::timestamptz - to_days(cast($days as integer))
             and sent_at <= $as_of::timestamptz
         group by portal_id order by portal_id"""
+    daily = """
+        select portal_id, sent_date, count(*), count(*) filter (where hard_bounced)
+        from fct_rated_outcomes
+        where sent and sent_at > $as_of::timestamptz - to_days(cast($days as integer))
+            and sent_at <= $as_of::timestamptz
+        group by all"""
     checked = 0
     with warehouse.reader(db) as con:
         for as_of in instants:
@@ -274,7 +280,20 @@ def test_status_counts_are_the_instant_windows_over_the_outcomes(tmp_path):
                 expected = con.execute(direct, {"as_of": as_of, "days": days}).fetchall()
                 assert got == expected, (as_of, days)
                 checked += sum(r[1] for r in got)
+                # The Overview's sparklines: each day's hard-bounce rate in the same window.
+                trends = reads.run(con, "app_portal_trends", as_of=as_of, window_days=days)
+                got_trends = {r["portal_id"]: r["trend"] for r in trends.to_dicts()}
+                expected_trends = {p: [h / n for _, n, h in sorted(rows)] for p, rows in _by_portal(
+                    con.execute(daily, {"as_of": as_of, "days": days}).fetchall()).items()}
+                assert got_trends == expected_trends, (as_of, days)
     assert checked > 500  # the windows held sends to count (not every comparison of nothing)
+
+
+def _by_portal(rows: list[tuple]) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    for portal, *rest in rows:
+        out.setdefault(portal, []).append(tuple(rest))
+    return out
 
 
 def test_rates_are_the_instant_windows_over_the_outcomes(tmp_path):
@@ -345,3 +364,29 @@ def test_rates_are_the_instant_windows_over_the_outcomes(tmp_path):
                         assert list(got.iter_rows()) == expected, (as_of, days, portal, dimension)
                         checked += sum(r[1] for r in expected)
     assert checked > 5000  # the windows held sends to count (not every comparison of nothing)
+    # The restore brief's breakdown (whole history, from the same kept tables) against its definition
+    # straight from the outcomes.
+    breakdown = """
+        with s as (select * from fct_rated_outcomes where portal_id = $portal_id),
+        g as (
+            select 'batch' as dimension, coalesce(upload_batch_id, '(no batch)') as value,
+                count(*) filter (where sent) as sent, count(*) filter (where hard_bounced) as hard,
+                count(*) filter (where bounced_at is not null) as bounced from s group by 2
+            union all
+            select 'domain', coalesce(recipient_domain, '(none)'), count(*) filter (where sent),
+                count(*) filter (where hard_bounced), count(*) filter (where bounced_at is not null)
+            from s group by 2
+            union all
+            select 'reason', bounce_reason, count(*) filter (where sent),
+                count(*) filter (where hard_bounced), count(*) filter (where bounced_at is not null)
+            from s where bounce_reason is not null group by 2
+        )
+        select dimension, value, sent, hard, bounced from g where bounced > 0 order by all"""
+    with warehouse.reader(db) as con:
+        for portal in ("p1", "p1a", "p2"):
+            got = reads.run(con, "brief_breakdown", portal_id=portal).sort("dimension", "value")
+            expected = con.execute(breakdown, {"portal_id": portal}).fetchall()
+            assert list(got.select("dimension", "value", "sent", "hard_bounced", "bounced").iter_rows()) \
+                == expected, portal
+            # Two batches and no batch, two domains, and at least the hard bounces' reason.
+            assert {r[0] for r in expected} == {"batch", "domain", "reason"}, portal

@@ -12,6 +12,7 @@ from pipelines.ingest.refresh import refresh
 from pipelines.ingest.sources import LocalSource
 from pipelines.reports import metrics
 from pipelines.reports.policy import load_policy
+from pipelines.warehouse import reads
 from tests import sesdata as ses
 
 AS_OF = datetime(2026, 11, 30, tzinfo=UTC)  # 30-day window: (2026-10-31T00:00Z, 2026-11-30T00:00Z]
@@ -187,3 +188,45 @@ def test_replay_as_of_an_earlier_time_and_with_a_shorter_window(db, tmp_path):
     assert (month["p1"]["sent"], month["p1"]["hard_bounced"], month["p1"]["status"]) == (3, 2, "exceeded")
     # (2026-10-31T00:00, 2026-11-01T00:00]: only m12 (m11 sat exactly on the edge): 1 send < min_sent 3.
     assert (day["p1"]["sent"], day["p1"]["status"]) == (1, "insufficient_volume")
+
+
+def test_a_read_at_the_newest_event_under_the_refreshs_policy_is_the_refreshs_judgement(db, tmp_path):
+    # The fixture's refresh judged every portal under the default policy at the newest event.
+    with warehouse.reader(db) as con:
+        as_of = metrics.default_as_of(con)
+        recorded = reads.run(con, "status_judged", as_of=as_of,
+                             windows_key=metrics.windows_key(load_policy().windows_frame()))
+        again = metrics.portal_status(con, judge_again=True)
+        served = metrics.portal_status(con)
+        policy_file = tmp_path / "p.toml"
+        policy_file.write_text(POLICY)
+        other = reads.run(con, "status_judged", as_of=as_of,
+                          windows_key=metrics.windows_key(load_policy(policy_file).windows_frame()))
+        earlier = reads.run(con, "status_judged", as_of=AS_OF,
+                            windows_key=metrics.windows_key(load_policy().windows_frame()))
+    # Six portals, alone and rolled up.
+    assert recorded.height == 12
+    assert recorded.equals(again) and served.equals(again)
+    # Another policy, or another moment, was never recorded: those reads are judged again.
+    assert other.height == 0 and earlier.height == 0
+
+
+def test_each_portals_daily_trend_counts_whole_days_and_both_partial_edges(db):
+    with warehouse.reader(db) as con:
+        month = {r["portal_id"]: r["trend"] for r in reads.run(
+            con, "app_portal_trends", as_of=AS_OF, window_days=30).to_dicts()}
+        # as_of exactly at the sends of 2026-11-20 10:00, and a second before: that day is the window's
+        # last, partial edge.
+        at_send, before = ({r["portal_id"]: r["trend"] for r in reads.run(
+            con, "app_portal_trends", as_of=as_of, window_days=30).to_dicts()}
+            for as_of in (datetime(2026, 11, 20, 10, tzinfo=UTC),
+                          datetime(2026, 11, 20, 9, 59, 59, tzinfo=UTC)))
+    # (2026-10-31T00:00, 2026-11-30T00:00]: the first day holds m12 (00:00:01, delivered: 0/1) but not
+    # m11 (exactly at the start, hard-bounced); 2026-11-20, a whole day: m1..m10 less m3 = 9 sent, 2 hard.
+    assert month["p1"] == [0.0, pytest.approx(2 / 9)]
+    assert month["p1a"] == [pytest.approx(1 / 5)] and month["p2"] == [pytest.approx(1 / 20)]
+    assert month["p1b"] == [0.0]
+    # (2026-10-21T10:00, 2026-11-20T10:00]: 2026-10-31 is a whole day now (m11 and m12: 1/2), and the
+    # sends at 10:00 count; a second earlier they do not.
+    assert at_send["p1"] == [0.5, pytest.approx(2 / 9)]
+    assert before["p1"] == [0.5] and "p2" not in before
