@@ -145,10 +145,11 @@ class Projection:
 
 def project_send(con, portal_id: str, planned_sends: int, expected_hard_share: float,
                  policy: Policy | None = None, as_of: datetime | None = None,
-                 with_subportals: bool = False) -> Projection:
+                 with_subportals: bool = False, counts: list[dict] | None = None) -> Projection:
     """Would sending `planned_sends` now, `expected_hard_share` of them hard-bouncing, push the
     portal (with its sub-portals if asked) past the cutoff? The sends are added at `as_of` (default:
-    the newest event), so they fall inside every window. See the module docstring for rounding."""
+    the newest event), so they fall inside every window. See the module docstring for rounding.
+    `counts`: the portal's window counts at `as_of` under `policy`, when the caller has read them."""
     if isinstance(planned_sends, bool) or not isinstance(planned_sends, int) or planned_sends < 0:
         raise ValueError("planned_sends must be a whole number >= 0")
     if not 0.0 <= expected_hard_share <= 1.0:
@@ -157,7 +158,8 @@ def project_send(con, portal_id: str, planned_sends: int, expected_hard_share: f
     as_of = _as_of(con, as_of)
     n, p = planned_sends, float(expected_hard_share)
     added = expected_hard(n, p)
-    counts = _window_counts(con, policy, portal_id, as_of, with_subportals).to_dicts()
+    if counts is None:
+        counts = _window_counts(con, policy, portal_id, as_of, with_subportals).to_dicts()
     verdicts = metrics.judge(con, [{**w, "grp": "now"} for w in counts] + [
         {**w, "grp": "projected", "sent": w["sent"] + n, "hard_bounced": w["hard_bounced"] + added}
         for w in counts])
@@ -323,7 +325,7 @@ def project_addresses(con, portal_id: str, addresses: list[str], policy: Policy 
     counted = frame.filter(pl.col("counted"))
     n = counted.height
     share = float(counted["hard_probability"].sum()) / n if n else 0.0
-    projection = project_send(con, portal_id, n, min(share, 1.0), policy, as_of, with_subportals)
+    projection = project_send(con, portal_id, n, min(share, 1.0), policy, as_of, with_subportals, counts)
     return AddressProjection(
         projection=projection, addresses=frame, expected_hard_share=share,
         flagged=int(counted["expected_hard"].sum()), assumed_rate=rate,
