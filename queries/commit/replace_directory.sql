@@ -27,7 +27,10 @@ select
     lower(trim(status)),
     nullif(trim(upload_batch_id), ''),
     try_cast(created_at as timestamptz)
-from stg.staged_dir_users;
+from stg.staged_dir_users
+-- In email order: an address's directory rows are then found by the zone maps of one row group
+-- (queries/reads/lookup_portals.sql), not by comparing every row.
+order by lower(trim(email));
 
 delete from dir_batches;
 
