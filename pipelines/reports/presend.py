@@ -6,7 +6,7 @@
 * invalid_syntax   `projection.valid_address` fails (after trimming and lower-casing)
 * duplicate        the same address (trimmed, lower-cased) appeared earlier in the list
 * known_hard_bounce it already hard-bounced anywhere in the account (queries/reads/address_history.sql)
-* suppressed       it is on an SES suppression list according to any event (presend_known.sql)
+* suppressed       it is on an SES suppression list according to any event (address_history.sql)
 * typo_domain      its domain is a likely typo of a major provider, with the suggestion: the model
                    queries/models/int_domain_typos.sql, run over the list's domains
 * placeholder      reserved / test / throwaway domain or a placeholder local part, and
@@ -113,13 +113,12 @@ def check(con, portal_id: str | None, addresses: tuple[str, ...] | list[str],
     domains = [d for d in frame["domain"].unique().to_list() if d]
     history = reads.run(con, "address_history", addresses=unique,
                         dead_domain_min_sent=projection.DEAD_DOMAIN_MIN_SENT)
-    known = reads.run(con, "presend_known", addresses=unique)
     typos = reads.run(con, "presend_domain_typos", domains=domains)
     kinds = reads.run(con, "presend_address_kinds", addresses=unique)
     frame = (
-        frame.join(history.select("address", "known_hard_bounce", "last_hard_bounce_at", "dead_domain"),
+        frame.join(history.select("address", "known_hard_bounce", "last_hard_bounce_at", "dead_domain",
+                                  "suppressed"),
                    on="address", how="left", maintain_order="left")
-        .join(known.select("address", "suppressed"), on="address", how="left", maintain_order="left")
         .join(typos, on="domain", how="left", maintain_order="left")
         .join(kinds, on="address", how="left", maintain_order="left")
         .with_columns(

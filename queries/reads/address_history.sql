@@ -1,6 +1,7 @@
 -- What the whole account already knows about each planned address of the list $addresses (lower-
 -- cased by the caller): how often it hard-bounced (SES's rule, as in
--- fct_recipient_outcomes.hard_bounced, in any portal, at any time) and when last; how many sends
+-- fct_recipient_outcomes.hard_bounced, in any portal, at any time) and when last; whether any event
+-- put it on an SES suppression list (suppressed); how many sends
 -- its domain (after the last @; '' without one) had and how many of them hard-bounced. A domain is
 -- dead when it had at least $dead_domain_min_sent sends and every one hard-bounced. simulator: the
 -- address is SES's mailbox simulator, which no rate counts.
@@ -17,7 +18,8 @@ known as (
     select
         f.recipient,
         cast(sum(f.hard_bounces) as bigint) as hard_bounces,
-        max(f.last_hard_bounce_at) as last_hard_bounce_at
+        max(f.last_hard_bounce_at) as last_hard_bounce_at,
+        bool_or(f.suppressed) as suppressed
     from fct_address_facts as f
     -- By key first: an integer test of every row, the address compared only where a key matches.
     where f.recipient_key in (select address_key(address) from planned)
@@ -43,6 +45,7 @@ final as (
         p.domain,
         coalesce(k.hard_bounces, 0) as hard_bounces,
         k.last_hard_bounce_at,
+        coalesce(k.suppressed, false) as suppressed,
         coalesce(d.sent, 0) as domain_sent,
         coalesce(d.hard_bounced, 0) as domain_hard_bounced,
         coalesce(k.hard_bounces, 0) > 0 as known_hard_bounce,
