@@ -50,7 +50,8 @@ RENAMES = {
     "dir_batches": {"batch_id": ("-",), "portal_id": ("-",)},
     "_ingest_objects": {"object_key": ("~",)},
 }
-ORDER = {"fct_recipient_events": "sent_date, k", "fct_recipient_outcomes": "sent_date, k", "dir_users": "email"}
+ORDER = {"fct_recipient_events": "sent_date, k", "fct_recipient_outcomes": "sent_date, k",
+         "dir_users": "email"}
 ONCE = ("raw_objects", "_loads", "_quarantine", "_directory_loads", "_aggregate_definitions")
 
 
