@@ -390,3 +390,74 @@ def test_rates_are_the_instant_windows_over_the_outcomes(tmp_path):
                 == expected, portal
             # Two batches and no batch, two domains, and at least the hard bounces' reason.
             assert {r[0] for r in expected} == {"batch", "domain", "reason"}, portal
+    # The forecast's send profile (whole days from the same kept tables, the edge days from the outcomes)
+    # against its definition straight from the outcomes, at each instant, for two pairs of windows.
+    profile = """
+        with members as (
+            select unnest(portal_members(cast($portal_id as varchar), cast($rollup as boolean))) as portal_id
+        ),
+
+        recent as (
+            select
+                o.upload_batch_id,
+                o.sent_at,
+                o.hard_bounced,
+                o.sent_at > $as_of::timestamptz - to_microseconds(cast($baseline_days * 86400e6 as bigint))
+                    as in_baseline,
+                o.sent_at > $as_of::timestamptz - to_microseconds(cast($trend_days * 86400e6 as bigint))
+                    as in_trend
+            from fct_rated_outcomes as o
+            where o.sent
+                and o.portal_id in (select portal_id from members)
+                and o.sent_at <= $as_of::timestamptz
+                and o.sent_at > $as_of::timestamptz
+                - to_microseconds(cast(greatest($baseline_days, $trend_days) * 86400e6 as bigint))
+        ),
+
+        baseline as (
+            select * from recent where in_baseline
+        ),
+
+        batches as (
+            select
+                upload_batch_id,
+                count(*) as sent,
+                count(*) filter (where hard_bounced) as hard_bounced
+            from baseline
+            where upload_batch_id is not null
+            group by upload_batch_id
+        ),
+
+        worst as (
+            select *
+            from batches
+            where hard_bounced > 0
+            order by hard_bounced desc, hard_bounced / sent desc, upload_batch_id
+            limit 1
+        ),
+
+        final as (
+            select
+                (select count(*) from baseline) as baseline_sent,
+                (select count(*) filter (where hard_bounced) from baseline) as baseline_hard_bounced,
+                (select upload_batch_id from worst) as worst_batch_id,
+                coalesce((select sent from worst), 0) as worst_batch_sent,
+                coalesce((select hard_bounced from worst), 0) as worst_batch_hard_bounced,
+                (select count(*) from recent where in_trend) as trend_sent,
+                (select count(*) filter (where hard_bounced) from recent where in_trend) as trend_hard_bounced
+        )
+
+        select * from final
+    """
+    profiled = 0
+    with warehouse.reader(db) as con:
+        for as_of in instants:
+            for baseline_days, trend_days in ((30.0, 7.0), (7.0, 1.5)):
+                for portal, rollup in (("p1", False), ("p1", True), ("p2", False)):
+                    params = {"portal_id": portal, "rollup": rollup, "as_of": as_of,
+                              "baseline_days": baseline_days, "trend_days": trend_days}
+                    got = reads.run(con, "portal_send_profile", **params)
+                    expected = con.execute(profile, params).fetchall()
+                    assert list(got.iter_rows()) == expected, params
+                    profiled += expected[0][0]
+    assert profiled > 500  # the windows held sends to count (586 baseline sends over the cases)
