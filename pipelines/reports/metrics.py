@@ -56,7 +56,6 @@ def windows_key(windows: pl.DataFrame) -> str:
     return hashlib.sha256(windows.sort("portal_id", "name").write_csv().encode()).hexdigest()
 
 
-
 def status_table(con, policy: Policy | None = None, as_of: datetime | None = None,
                  window_days: int | None = None) -> pl.DataFrame:
     """The `status` command's rows: each portal alone, with its roll-up figures beside it. `severity`
