@@ -121,8 +121,8 @@ class Stager:
         })
 
     def _flush_raw(self) -> None:
-        raw = pl.DataFrame(self.raw, schema=_RAW_SCHEMA)  # noqa: F841
-        self.con.execute("insert into raw_objects by name select * from raw")
+        with catalog.registered(self.con, {"raw": pl.DataFrame(self.raw, schema=_RAW_SCHEMA)}):
+            self.con.execute("insert into raw_objects by name select * from raw")
         self.raw = []
 
     def _object_reject(self, ref: ObjectRef, reason: str, data: bytes) -> dict:
@@ -140,23 +140,25 @@ class Stager:
         if self.raw:
             self._flush_raw()
         if self.files:
-            files = pl.DataFrame(  # noqa: F841
+            files = pl.DataFrame(
                 [{k: f[k] for k in ("filename", "source", "object_key", "received_date")}
                  for f in self.files],
                 schema={"filename": pl.String, "source": pl.String, "object_key": pl.String,
                         "received_date": pl.Date},
             )
-            con.execute("insert into staged_files select * from files")
+            with catalog.registered(con, {"files": files}):
+                con.execute("insert into staged_files select * from files")
             for batch in _batches(self.files, _PARSE_BATCH_BYTES):
                 self._read_fast([f["filename"] for f in batch])
         if self.fallback_rows:
             self._stage_fallback()
         if self.rejects:
-            rejects = pl.DataFrame(self.rejects, schema=_QUARANTINE_SCHEMA)  # noqa: F841
-            con.execute("insert into _quarantine select * from rejects")
+            with catalog.registered(con, {"rejects": pl.DataFrame(self.rejects, schema=_QUARANTINE_SCHEMA)}):
+                con.execute("insert into _quarantine select * from rejects")
         if self.log_bounces:
-            logs = pl.DataFrame([asdict(b) for b in self.log_bounces], schema=_LOG_SCHEMA)  # noqa: F841
-            con.execute("insert into staged_log_bounces select * from logs")
+            logs = pl.DataFrame([asdict(b) for b in self.log_bounces], schema=_LOG_SCHEMA)
+            with catalog.registered(con, {"logs": logs}):
+                con.execute("insert into staged_log_bounces select * from logs")
         for name, value in self.attribution.as_params().items():
             con.execute(f"set variable {name} = ?", [value])
         catalog.stage_model(con, "stg_ses_records")
@@ -190,8 +192,9 @@ class Stager:
             verdicts.append({"verdict_key": key, "bounce_class": v.bounce, "reason": v.reason,
                              "status_found": v.status})
         if verdicts:
-            frame = pl.DataFrame(verdicts, schema={k: pl.String for k in verdicts[0]})  # noqa: F841
-            self.con.execute("insert into staged_verdicts select * from frame")
+            frame = pl.DataFrame(verdicts, schema={k: pl.String for k in verdicts[0]})
+            with catalog.registered(self.con, {"frame": frame}):
+                self.con.execute("insert into staged_verdicts select * from frame")
 
     def _read_fast(self, filenames: list[str]) -> None:
         """DuckDB reads well-formed objects in one statement; bisect to find the ones it refuses."""
@@ -212,8 +215,8 @@ class Stager:
 
     def _stage_fallback(self) -> None:
         con = self.con
-        frame = pl.DataFrame(self.fallback_rows, schema=_STAGED_JSON_SCHEMA)  # noqa: F841
-        con.execute("create temp table fallback_json as select * from frame")
+        with catalog.registered(con, {"frame": pl.DataFrame(self.fallback_rows, schema=_STAGED_JSON_SCHEMA)}):
+            con.execute("create temp table fallback_json as select * from frame")
         catalog.run_script(con, "stage/fallback_json.sql")
         catalog.run_script(con, "stage/unwrap.sql", {"load_id": self.load_id})
         for row in con.execute(catalog.sql("stage/fallback_refused.sql")).fetchall():
@@ -257,8 +260,8 @@ class Stager:
             if m["status"] == "ok" and bad:
                 m["status"] = "partial" if loaded else "failed"
                 m["error"] = m["error"] or f"{bad} record(s) quarantined"
-        manifest = pl.DataFrame(self.objects, schema=_MANIFEST_SCHEMA)  # noqa: F841
-        self.con.execute("insert into _ingest_objects select * from manifest")
+        with catalog.registered(self.con, {"manifest": pl.DataFrame(self.objects, schema=_MANIFEST_SCHEMA)}):
+            self.con.execute("insert into _ingest_objects select * from manifest")
 
 
 # The largest load staged in memory, in bytes of objects as received (100 k sends: 25 MB of gzip).

@@ -84,6 +84,9 @@ class _Result:
     def pl(self) -> pl.DataFrame:
         return pl.from_arrow(self._frame.toArrow())
 
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        return self._frame.toArrow().__arrow_c_stream__(requested_schema)
+
     def fetchall(self) -> list[tuple]:
         return [tuple(r) for r in self._frame.collect()]
 
@@ -125,8 +128,9 @@ class SparkConnection:
             raise EngineError("the Spark engine binds named parameters only")
         return self.sql(text, params)
 
-    def register(self, name: str, frame: pl.DataFrame) -> None:
-        self.spark.createDataFrame(frame.to_arrow()).createOrReplaceTempView(name)
+    def register(self, name: str, frame) -> None:
+        """`frame`: a polars frame, or anything polars reads as one (`catalog.ArrowStream`)."""
+        self.spark.createDataFrame(pl.DataFrame(frame).to_arrow()).createOrReplaceTempView(name)
 
     def unregister(self, name: str) -> None:
         self.spark.catalog.dropTempView(name)

@@ -39,7 +39,8 @@ def run(con, name: str, tables: dict[str, pl.DataFrame] | None = None, **params)
     if missing:
         raise TypeError(f"read {name} needs {', '.join(sorted(missing))}")
     with catalog.registered(con, tables):
-        return con.sql(sql, params=used).pl()
+        # Through the Arrow stream interface, as `catalog.ArrowStream`: `.pl()` would import pyarrow.
+        return pl.DataFrame(con.sql(sql, params=used))
 
 
 def members(con, portal_id: str | None, rollup: bool = False) -> list[str] | None:

@@ -11,6 +11,14 @@ set variable touched_addresses = {
     )
 };
 
+-- Which of them the address facts held before this load: refresh_address_grams.sql indexes the others.
+set variable recipients_known = (
+    select coalesce(list(distinct recipient), []::varchar[])
+    from fct_address_facts
+    where recipient_key in (select unnest(getvariable('touched_addresses').recipient_keys))
+        and recipient in (select unnest(getvariable('touched_addresses').recipients))
+);
+
 delete from fct_address_facts
 where recipient_key in (select unnest(getvariable('touched_addresses').recipient_keys))
     and recipient in (select unnest(getvariable('touched_addresses').recipients));

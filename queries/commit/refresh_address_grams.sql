@@ -1,16 +1,18 @@
 -- fct_address_grams after a load (after refresh_address_facts.sql): the trigram rows of each address
--- in the variable touched_recipients that the table does not hold yet. An address's trigrams never
--- change, so an address already indexed keeps its rows; one is indexed when it has the row of its
--- first trigram (its rows go in together), found among the few row groups of those trigrams.
+-- in the variable touched_recipients that the table does not hold yet. The table holds every address of
+-- fct_address_facts and dir_users, and an address's trigrams never change: an address is new to it when
+-- the address facts did not hold it before this load (the variable recipients_known, set by
+-- refresh_address_facts.sql) and the directory does not list it. (Looking for the addresses' own
+-- trigrams instead would scan most of the table: an IN list of trigrams skips no row group.)
 set variable unindexed_recipients = (
     select coalesce(list(recipient), []::varchar[])
     from (select unnest(getvariable('touched_recipients')) as recipient)
-    where recipient not in (
-        select address
-        from fct_address_grams
-        where gram in (select substring(unnest(getvariable('touched_recipients')), 1, 3))
-            and address in (select unnest(getvariable('touched_recipients')))
-    )
+    where not list_contains(getvariable('recipients_known'), recipient)
+        and recipient not in (
+            select email
+            from dir_users
+            where list_contains(getvariable('touched_recipients'), email)
+        )
 );
 
 -- By trigram, as the search reads them.

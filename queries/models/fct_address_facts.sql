@@ -121,7 +121,9 @@ addresses as (
 ),
 
 users as (
-    -- The directory loader stores emails lower-cased and trimmed: the scope filters the column itself.
+    -- The directory loader stores emails lower-cased and trimmed: the scope filters the column itself,
+    -- by a list test (its zone maps skip the row groups of dir_users, kept in email order, that hold none
+    -- of the addresses; a semi-join would probe every row).
     select
         portal_id,
         email,
@@ -136,7 +138,7 @@ users as (
         ) as pick
     from dir_users
     where email is not null
-        and (scope is null or email in (select unnest(struct_extract(scope, 'recipients'))))
+        and (scope is null or list_contains(struct_extract(scope, 'recipients'), email))
 ),
 
 stale as (
