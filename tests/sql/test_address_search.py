@@ -46,10 +46,12 @@ def test_a_search_finds_every_address_containing_the_text_and_the_commit_indexes
     assert _search(db, "d") == ["dora@d.example", "rob@d.example"]
     assert _search(db, "   ") == []
 
-    # An hourly load: a new address is indexed; one already indexed is not indexed twice.
+    # An hourly load: a new address is indexed; one already indexed is not indexed twice, whether by
+    # its mail (bob) or by the directory alone (dora, mailed for the first time).
     ses.write_object(src, "2", [
         ses.send("m4", "eve.lee@e.example", T0),
         ses.send("m5", "bob@b.example", T0),
+        ses.send("m7", "dora@d.example", T0),
     ])
     refresh(db, [LocalSource(src)], quiet=True)
     assert _search(db, "lee@") == ["ann.lee@a.example", "eve.lee@e.example"]
@@ -58,6 +60,9 @@ def test_a_search_finds_every_address_containing_the_text_and_the_commit_indexes
         # mpl ple), each one posting after both loads.
         assert con.execute("select count(*), count(distinct gram) from fct_address_grams "
                            "where address = 'bob@b.example'").fetchall() == [(11, 11)]
+        # dora@d.example, 14 characters: 12 trigrams, no two alike.
+        assert con.execute("select count(*), count(distinct gram) from fct_address_grams "
+                           "where address = 'dora@d.example'").fetchall() == [(12, 12)]
     assert_equal(db)
 
 
