@@ -174,8 +174,12 @@ create or replace macro utc_day_end(day) as
 -- An address as a number (63 bits of its MD5: stable across DuckDB releases, unlike hash(); a BIGINT,
 -- which Spark has too), stored beside the address in the events and outcomes: finding a few
 -- addresses' rows among millions compares integers instead of decompressing and comparing every
--- address. Equal keys are checked against the address too, so a collision costs only time.
+-- address. Two addresses with one key are told apart by the address (commit/touched_addresses.sql finds
+-- them), so a collision costs only time.
 create or replace macro address_key(address) as cast(md5_number_lower(address) >> 1 as bigint);
+
+-- What follows an address's last @ (null for a text without one).
+create or replace macro address_domain(address) as nullif(split_part(address, '@', -1), address);
 
 -- The three-character pieces of a text, one per position (a text of under three characters has
 -- none): the unit of the address search (fct_address_grams). Every address containing a text of three

@@ -98,6 +98,7 @@ def _commit(db_path: Path, stager: Stager, summary: RefreshSummary, fact_rows: i
             else:
                 catalog.run_script(con, "commit/refresh_aggregates.sql")
                 catalog.refresh_send_days(con)
+                catalog.run_script(con, "commit/touched_addresses.sql")
                 catalog.run_script(con, "commit/domain_totals_out.sql")
                 catalog.run_script(con, "commit/refresh_address_facts.sql")
                 catalog.run_script(con, "commit/domain_totals_in.sql")

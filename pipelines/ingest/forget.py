@@ -45,6 +45,7 @@ def forget(db_path: Path, address: str, wait_seconds: float = 60.0) -> Erasure:
         try:
             catalog.run_script(con, "forget/erased_days.sql", {"address": address})
             con.execute("set variable touched_recipients = [?]", [address])
+            catalog.run_script(con, "commit/touched_addresses.sql")
             catalog.run_script(con, "commit/domain_totals_out.sql")
             rows = {}
             for table, column in _ROW_TABLES.items():

@@ -38,6 +38,10 @@ MODELS_DIR = QUERIES_DIR / "models"
 # Models are named by layer; a model reads raw tables and models of its own or lower layers.
 LAYERS = ("stg", "int", "fct", "dim", "mart")
 
+# The rules of macros.sql that queries/stage/ applies too, in a database of its own.
+STAGING_MACROS = ("address_domain",)
+_MACRO_NAME = re.compile(r"create or replace macro ([a-z_0-9]+)")
+
 _HEADER = re.compile(
     r"^-- materialised: (view|scoped view|incremental table)"
     r"(?: \(scope (?P<scope>[^)]+(?:\([^)]*\))?)\))?(?:, ordered by (?P<order>[a-z_]+))?\s*$", re.M)
@@ -114,10 +118,15 @@ def run_script(con: duckdb.DuckDBPyConnection, path: str, params: dict | None = 
 
 
 def create_schema(con: duckdb.DuckDBPyConnection, staging: bool = False) -> None:
-    """The live tables; with `staging`, also the tables of a load's private staging database."""
+    """The live tables; with `staging`, also the tables of a load's private staging database and the
+    shared macros its SQL applies (STAGING_MACROS)."""
     for path in ("ddl/schema.sql", "ddl/staging_schema.sql") if staging else ("ddl/schema.sql",):
         for statement in statements(sql(path)):
             con.execute(statement)
+    if staging:
+        for statement in statements(sql("macros.sql")):
+            if _MACRO_NAME.match(statement).group(1) in STAGING_MACROS:
+                con.execute(statement)
 
 
 def _read_model(path: Path) -> Model:
@@ -264,8 +273,7 @@ def _drop_obsolete(con: duckdb.DuckDBPyConnection, names: set[str]) -> None:
     for (view,) in views:
         if view not in names:
             con.execute(f"drop view if exists {view}")
-    wanted = {f"{n}_for" for n in names} | set(re.findall(
-        r"create or replace macro ([a-z_0-9]+)", sql("macros.sql")))
+    wanted = {f"{n}_for" for n in names} | set(_MACRO_NAME.findall(sql("macros.sql")))
     macros = con.execute("select distinct function_name from duckdb_functions() where function_type in "
                          "('macro', 'table_macro') and not internal and database_name = current_database()"
                          ).fetchall()

@@ -1,10 +1,10 @@
--- After the address facts of the addresses in the variable touched_recipients were replaced or removed:
--- their new contributions added to the old ones taken out (domain_totals_out.sql), and each changed
--- (portal, domain) row of fct_portal_domains rewritten as its old sums plus the change; a domain left
--- with no address in a portal has no row.
+-- After the address facts of the addresses in the variable touched_addresses (touched_addresses.sql)
+-- were replaced or removed: their new contributions added to the old ones taken out
+-- (domain_totals_out.sql), and each changed (portal, domain) row of fct_portal_domains rewritten as its
+-- old sums plus the change; a domain left with no address in a portal has no row.
 insert into domain_changes
 select portal_id, recipient_domain, addresses, sends, hard_bounces, refusals
-from fct_portal_domains_for(getvariable('touched_recipients'));
+from fct_portal_domains_for(getvariable('touched_addresses'));
 
 create or replace temp table domain_keys as
 select distinct portal_id, recipient_domain from domain_changes;

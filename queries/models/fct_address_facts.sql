@@ -2,9 +2,10 @@
 -- the unattributed mail. The per-address part of mart_address_facts, which needs every event of the
 -- address and its directory entry: kept as a table (fct_address_facts) refreshed at each commit for the
 -- addresses a load touched (all after a directory load). scope: null for every address, or
--- struct(recipients varchar[], recipient_keys bigint[], domains varchar[]): the addresses, their
--- address_key()s (queries/macros.sql: the outcomes are found by key), and their domains (the typo verdict
--- judges only those).
+-- struct(recipients varchar[], shared varchar[]): the addresses (queries/commit/touched_addresses.sql).
+-- The outcomes of `recipients` are found by address_key() alone (queries/macros.sql), the caller vouching
+-- that no other address has one of their keys; those of `shared` (addresses whose key another address
+-- has too) by the key and then by the address itself. The typo verdict judges only their domains.
 -- recipient_key: address_key(recipient), as the outcomes carry it: a read of a few addresses finds
 -- their rows by an integer test, comparing the address itself only where the key matches.
 -- Counts are of messages (one per (message, recipient)), over the whole loaded history:
@@ -30,23 +31,43 @@
 -- Directory: dir_users on portal_id + lower(email) (the newest account if the directory lists one
 -- twice): learner_name, user_id, user_status, user_created_at; upload_batch_id is the account's batch,
 -- else the batch of the address's latest tagged message.
--- materialised: incremental table (scope struct(recipients varchar[], recipient_keys bigint[], domains varchar[])), ordered by portal_id
-with outcomes as (
+-- materialised: incremental table (scope struct(recipients varchar[], shared varchar[])), ordered by portal_id
+with keyed as (
+    select address, address_key(address) as recipient_key
+    from (select unnest(struct_extract(scope, 'recipients')) as address)
+),
+
+address_outcomes as (
     -- Every count comes from the per-message outcomes, which also carry what the address needs from
-    -- its events: a refresh of a few addresses reads only their outcome rows. The columns are named:
-    -- this CTE is read twice, so it is materialised, and the message ids (the widest strings, in
-    -- every vector the scan fetches a match from) would cost more than every other column together.
+    -- its events: a refresh of a few addresses reads only their outcome rows. The address of a row
+    -- found by its key comes from the scope: fetching a few rows' addresses decompresses every vector
+    -- they lie in, ten times the cost of all their other columns.
+    select o.* exclude (recipient), o.recipient
+    from fct_recipient_outcomes as o
+    where scope is null
+    union all
+    select o.* exclude (recipient), k.address
+    from fct_recipient_outcomes as o
+    inner join keyed as k on k.recipient_key = o.recipient_key
+    union all
+    select o.* exclude (recipient), o.recipient
+    from fct_recipient_outcomes as o
+    where o.recipient_key in (
+        select address_key(address) from (select unnest(struct_extract(scope, 'shared')) as address)
+    )
+        and o.recipient in (select unnest(struct_extract(scope, 'shared')))
+),
+
+outcomes as (
+    -- The columns are named: this CTE is read twice, so it is materialised, and the message ids (the
+    -- widest strings) would cost more than every other column together.
     select
         portal_id, recipient, recipient_key, recipient_domain, upload_batch_id, sent_at, is_simulator,
         sent, delivered, hard_bounced, soft_bounced, complained, suppressed, address_hard, bounce_reason,
         bounced_at, first_event_at, last_event_at, last_delivery_at, first_bounce_at, last_bounce_at,
         latest_bounce, latest_attempted_bounce, refused, first_refusal_at, last_refusal_at,
         max(last_delivery_at) over (partition by portal_id, recipient) as address_last_delivery_at
-    from fct_recipient_outcomes
-    where scope is null or (
-        recipient_key in (select unnest(struct_extract(scope, 'recipient_keys')))
-        and recipient in (select unnest(struct_extract(scope, 'recipients')))
-    )
+    from address_outcomes
 ),
 
 -- Each hard bounce the rates count, unless the address had a delivery (rated: SES's mailbox simulator
@@ -138,7 +159,11 @@ users as (
         ) as pick
     from dir_users
     where email is not null
-        and (scope is null or list_contains(struct_extract(scope, 'recipients'), email))
+        and (
+            scope is null
+            or list_contains(struct_extract(scope, 'recipients'), email)
+            or list_contains(struct_extract(scope, 'shared'), email)
+        )
 ),
 
 stale as (
@@ -198,7 +223,14 @@ final as (
     from addresses as a
     left join users as u on u.portal_id = a.portal_id and u.email = a.recipient and u.pick = 1
     left join stale as s on s.portal_id = a.portal_id and s.recipient = a.recipient
-    left join int_domain_typos_for(struct_extract(scope, 'domains')) as t on t.domain = a.recipient_domain
+    left join int_domain_typos_for(case when scope is not null then (
+        select coalesce(list(address_domain(address) order by address), []::varchar[])
+        from (
+            select unnest(struct_extract(scope, 'recipients')) as address
+            union all
+            select unnest(struct_extract(scope, 'shared')) as address
+        )
+    ) end) as t on t.domain = a.recipient_domain
 )
 
 select * from final

@@ -6,8 +6,29 @@
 -- address of the domain at each read.
 -- Sums of address rows, so a commit keeps them by adding the touched addresses' contributions after
 -- it and taking out those from before it (queries/commit/domain_totals_out.sql, domain_totals_in.sql).
--- scope: a list of recipient addresses (their contributions only), or null for every address.
--- materialised: incremental table (scope varchar[]), ordered by portal_id
+-- scope: null for every address, or the contributions of some addresses only, as fct_address_facts'
+-- scope gives them (struct(recipients varchar[], shared varchar[]): the facts of `recipients` found by
+-- address_key() alone, those of `shared` by the key and the address).
+-- materialised: incremental table (scope struct(recipients varchar[], shared varchar[])), ordered by portal_id
+with addresses as (
+    select portal_id, recipient_domain, sends, hard_bounces, refusals
+    from fct_address_facts
+    where scope is null
+    union all
+    select portal_id, recipient_domain, sends, hard_bounces, refusals
+    from fct_address_facts
+    where recipient_key in (
+        select address_key(address) from (select unnest(struct_extract(scope, 'recipients')) as address)
+    )
+    union all
+    select portal_id, recipient_domain, sends, hard_bounces, refusals
+    from fct_address_facts
+    where recipient_key in (
+        select address_key(address) from (select unnest(struct_extract(scope, 'shared')) as address)
+    )
+        and recipient in (select unnest(struct_extract(scope, 'shared')))
+)
+
 select
     portal_id,
     recipient_domain,
@@ -15,9 +36,5 @@ select
     cast(sum(sends) as bigint) as sends,
     cast(sum(hard_bounces) as bigint) as hard_bounces,
     cast(sum(refusals) as bigint) as refusals
-from fct_address_facts
-where scope is null or (
-    recipient_key in (select address_key(r) from (select unnest(scope) as r))
-    and recipient in (select unnest(scope))
-)
+from addresses
 group by portal_id, recipient_domain

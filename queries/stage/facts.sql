@@ -39,7 +39,7 @@ select
     attributed_at as sent_at,
     cast(attributed_at as date) as sent_date,
     recipient,
-    nullif(split_part(recipient, '@', -1), recipient) as recipient_domain,
+    address_domain(recipient) as recipient_domain,
     action as bounce_action,
     status_code,
     diagnostic,

@@ -43,7 +43,7 @@ final as (
         sent_at,
         cast(sent_at as date) as sent_date,
         recipient,
-        nullif(split_part(recipient, '@', -1), recipient) as recipient_domain,
+        address_domain(recipient) as recipient_domain,
         bounce_type,
         bounce_subtype,
         case when event_type in ('Bounce', 'DeliveryDelay') then rcpt.action end

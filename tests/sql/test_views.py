@@ -41,8 +41,8 @@ def test_every_model_binds_on_an_empty_database():
         if m.scoped:  # the macro with a scope that selects nothing
             empty = {
                 "varchar[]": "[]::varchar[]", "date[]": "[]::date[]",
-                "struct(recipients varchar[], recipient_keys bigint[], domains varchar[])":
-                    "{'recipients': []::varchar[], 'recipient_keys': []::bigint[], 'domains': []::varchar[]}",
+                "struct(recipients varchar[], shared varchar[])":
+                    "{'recipients': []::varchar[], 'shared': []::varchar[]}",
             }.get(m.scope_type, "{'keys': []::varchar[], 'first_sent': null::date, 'last_sent': null::date}")
             assert con.execute(f"select count(*) from {m.name}_for({empty})").fetchall() == [(0,)]
     staging = duckdb.connect()
