@@ -5,11 +5,7 @@
 delete from fct_address_facts
 where recipient_key in (
     select address_key(address)
-    from (
-        select unnest(list_concat(
-            getvariable('touched_addresses').recipients, getvariable('touched_addresses').shared
-        )) as address
-    )
+    from (select unnest(getvariable('touched_addresses').recipients) as address)
 );
 
 -- By portal: the pages read one portal's addresses.

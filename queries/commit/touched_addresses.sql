@@ -1,7 +1,7 @@
 -- The addresses in the variable touched_recipients (a load's, or an erased one), as the scope of
 -- fct_address_facts and fct_portal_domains takes them: touched_addresses = struct(recipients, shared).
 -- An address whose key (address_key) no other address the facts hold has is found by the key alone;
--- where two share a key, both go in `shared` (and both are recomputed), told apart by the address.
+-- where two share a key, both are recomputed and listed in `shared` too, told apart by the address.
 -- recipients_known: the touched addresses the facts held before this commit (refresh_address_grams.sql
 -- indexes the others).
 create or replace temp table touched_keys as
@@ -31,7 +31,7 @@ group by recipient_key, recipient;
 
 set variable touched_addresses = (
     select {
-        'recipients': coalesce(list(recipient) filter (where not shared), []::varchar[]),
+        'recipients': coalesce(list(recipient), []::varchar[]),
         'shared': coalesce(list(recipient) filter (where shared), []::varchar[])
     }
     from touched_keys

@@ -2,10 +2,10 @@
 -- the unattributed mail. The per-address part of mart_address_facts, which needs every event of the
 -- address and its directory entry: kept as a table (fct_address_facts) refreshed at each commit for the
 -- addresses a load touched (all after a directory load). scope: null for every address, or
--- struct(recipients varchar[], shared varchar[]): the addresses (queries/commit/touched_addresses.sql).
--- The outcomes of `recipients` are found by address_key() alone (queries/macros.sql), the caller vouching
--- that no other address has one of their keys; those of `shared` (addresses whose key another address
--- has too) by the key and then by the address itself. The typo verdict judges only their domains.
+-- struct(recipients varchar[], shared varchar[]): the addresses, and those of them whose address_key()
+-- (queries/macros.sql) another address has too (queries/commit/touched_addresses.sql). The outcomes of
+-- the others are found by the key alone, the caller vouching that no other address has it; those of
+-- `shared` by the key and then by the address itself. The typo verdict judges only their domains.
 -- recipient_key: address_key(recipient), as the outcomes carry it: a read of a few addresses finds
 -- their rows by an integer test, comparing the address itself only where the key matches.
 -- Counts are of messages (one per (message, recipient)), over the whole loaded history:
@@ -35,6 +35,7 @@
 with keyed as (
     select address, address_key(address) as recipient_key
     from (select unnest(struct_extract(scope, 'recipients')) as address)
+    where not list_contains(struct_extract(scope, 'shared'), address)
 ),
 
 address_outcomes as (
@@ -159,11 +160,7 @@ users as (
         ) as pick
     from dir_users
     where email is not null
-        and (
-            scope is null
-            or list_contains(struct_extract(scope, 'recipients'), email)
-            or list_contains(struct_extract(scope, 'shared'), email)
-        )
+        and (scope is null or list_contains(struct_extract(scope, 'recipients'), email))
 ),
 
 stale as (
@@ -225,11 +222,7 @@ final as (
     left join stale as s on s.portal_id = a.portal_id and s.recipient = a.recipient
     left join int_domain_typos_for(case when scope is not null then (
         select coalesce(list(address_domain(address) order by address), []::varchar[])
-        from (
-            select unnest(struct_extract(scope, 'recipients')) as address
-            union all
-            select unnest(struct_extract(scope, 'shared')) as address
-        )
+        from (select unnest(struct_extract(scope, 'recipients')) as address)
     ) end) as t on t.domain = a.recipient_domain
 )
 

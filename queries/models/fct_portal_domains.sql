@@ -7,8 +7,8 @@
 -- Sums of address rows, so a commit keeps them by adding the touched addresses' contributions after
 -- it and taking out those from before it (queries/commit/domain_totals_out.sql, domain_totals_in.sql).
 -- scope: null for every address, or the contributions of some addresses only, as fct_address_facts'
--- scope gives them (struct(recipients varchar[], shared varchar[]): the facts of `recipients` found by
--- address_key() alone, those of `shared` by the key and the address).
+-- scope gives them (struct(recipients varchar[], shared varchar[]): the facts of the recipients not in
+-- `shared` found by address_key() alone, those of `shared` by the key and the address).
 -- materialised: incremental table (scope struct(recipients varchar[], shared varchar[])), ordered by portal_id
 with addresses as (
     select portal_id, recipient_domain, sends, hard_bounces, refusals
@@ -18,7 +18,9 @@ with addresses as (
     select portal_id, recipient_domain, sends, hard_bounces, refusals
     from fct_address_facts
     where recipient_key in (
-        select address_key(address) from (select unnest(struct_extract(scope, 'recipients')) as address)
+        select address_key(address)
+        from (select unnest(struct_extract(scope, 'recipients')) as address)
+        where not list_contains(struct_extract(scope, 'shared'), address)
     )
     union all
     select portal_id, recipient_domain, sends, hard_bounces, refusals
