@@ -182,10 +182,16 @@ def reads_of(model: Model, names: set[str]) -> set[str]:
 
 
 @cache
+def _model_graph() -> tuple[dict[str, Model], dict[str, set[str]]]:
+    """Every model by name, and the models each one reads (parsed once per process)."""
+    found = {m.name: m for m in map(_read_model, sorted(MODELS_DIR.glob("*.sql")))}
+    return found, {name: reads_of(m, set(found)) for name, m in found.items()}
+
+
+@cache
 def models() -> tuple[Model, ...]:
     """Every model, each after the models it reads (ties by name, so the order is stable)."""
-    found = {m.name: m for m in map(_read_model, sorted(MODELS_DIR.glob("*.sql")))}
-    graph = {name: reads_of(m, set(found)) for name, m in found.items()}
+    found, graph = _model_graph()
     sorter = TopologicalSorter(graph)
     sorter.prepare()
     ordered: list[str] = []
@@ -306,14 +312,14 @@ def definitions_hash() -> str:
 def incremental_definitions_hash() -> str:
     """Identifies what the incremental tables were built with: their models, every model they read,
     and the shared macros. A change to any of them rebuilds the tables whole."""
-    everything = {m.name: m for m in models()}
+    graph = _model_graph()[1]
     needed: set[str] = set()
     todo = [m.name for m in incremental_tables()]
     while todo:
         name = todo.pop()
         if name not in needed:
             needed.add(name)
-            todo += reads_of(everything[name], set(everything))
+            todo += graph[name]
     digest = hashlib.sha256(sql("macros.sql").encode())
     for m in models():
         if m.name in needed:
