@@ -132,7 +132,9 @@ def aggregates_stale(con: duckdb.DuckDBPyConnection, tables: set[str] | None = N
     it existed), or was built by another definition: then the next commit rebuilds them all rather
     than mixing two rules. (Empty can be right: a history with no hard bounce has no mart_hard_bounces.)"""
     if tables is None:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_catalog = current_database()"
+        ).fetchall()}
     names = [m.name for m in catalog.incremental_tables()]
     if any(name not in tables for name in (*names, "_aggregate_definitions")):
         return True

@@ -183,7 +183,9 @@ def _manifest(db_path: Path) -> tuple[set[tuple[str, str, str]], int, bool]:
     if not db_path.exists():
         return set(), 1, False
     with warehouse.reader(db_path, views=False) as con:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_catalog = current_database()"
+        ).fetchall()}
         warehouse.refuse_serving_file(con, db_path)
         if "_ingest_objects" not in tables:
             return set(), 1, False

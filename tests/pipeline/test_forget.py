@@ -29,8 +29,8 @@ def every_text(db: Path) -> list[str]:
     database, inflated when gzip."""
     out = [_inflated(path.read_bytes()) for path in raw_store.folder(db).glob("*/*")]
     with warehouse.reader(db) as con:
-        tables = con.execute("select table_name from information_schema.tables "
-                             "where table_type = 'BASE TABLE' and table_catalog = 'wh'").fetchall()
+        tables = con.execute("select table_name from information_schema.tables where table_type = "
+                             "'BASE TABLE' and table_catalog = current_database()").fetchall()
         for (table,) in tables:
             for row in con.execute(f"select * from {table}").fetchall():
                 for value in row:

@@ -157,3 +157,22 @@ def test_reader_in_a_loop_never_errs_nor_sees_half_a_load(dataset, tmp_path):
     assert len(seen) > 3
     assert all(s in (dataset["before"], dataset["after"]) for s in seen)
     assert seen[-1] == dataset["after"]
+
+
+def test_readers_open_at_once_share_the_file_and_the_last_to_close_releases_it(tmp_path):
+    # Readers attach the file to one in-memory instance per process: a second reader must not attach
+    # it again, the first one's close must not detach it under the second, and once both are closed
+    # another process can write and the next reader sees what it wrote.
+    db = tmp_path / "r.duckdb"
+    with warehouse.writer(db) as con:
+        con.execute("create table t as select 1 as x")
+    write = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+             "c.execute('insert into t values (2)'); c.close()")
+    with warehouse.reader(db, views=False) as first:
+        with warehouse.reader(db, views=False) as second:
+            assert second.execute("select x from t").fetchall() == [(1,)]
+        assert first.execute("select x from t").fetchall() == [(1,)]
+        assert subprocess.run([sys.executable, "-c", write, str(db)], capture_output=True).returncode != 0
+    subprocess.run([sys.executable, "-c", write, str(db)], check=True)
+    with warehouse.reader(db, views=False) as con:
+        assert con.execute("select x from t order by x").fetchall() == [(1,), (2,)]
