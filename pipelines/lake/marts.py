@@ -75,9 +75,11 @@ def build_marts(lake: str, target: Path, master: str | None = None, quiet: bool 
                 rows[table] = _copy(con, sc.spark.table(table), table)
             for m in catalog.incremental_tables():
                 _say(quiet, f"marts: computing {m.name} on Spark ...")
-                frame = sc.spark.sql(spark_sql.spark_model(m.name)).cache()
+                # Computed once, here: the next model reads these rows, not the lake's copy, and not
+                # the model's plan again (a cached frame behind a temporary view is not matched inside a
+                # later query's plan, which recomputed every model before it each time).
+                frame = sc.spark.sql(spark_sql.spark_model(m.name)).localCheckpoint()
                 cached.append(frame)
-                # The next model reads this one: the recomputed rows, not the lake's copy.
                 frame.createOrReplaceTempView(m.name)
                 rows[m.name] = _copy(con, frame, m.name, m.order_by)
             catalog.run_script(con, "lake/record_marts.sql", {
