@@ -108,8 +108,10 @@ class SparkConnection:
             _register_table(spark, lake, table, spec)
         for name, text in spark_sql.spark_models():
             spark.sql(f"create or replace temporary view {name} as {text}")
-            if name in spark_sql.MATERIALISED:  # e.g. the recursive portal tree: computed once
-                spark.table(name).cache().count()
+            if name in spark_sql.MATERIALISED:
+                # Computed once (e.g. the recursive portal tree), and the view replaced by its rows
+                # before any later view reads it: a cached frame is not matched inside another plan.
+                spark.table(name).localCheckpoint().createOrReplaceTempView(name)
 
     def sql(self, text: str, params: dict[str, Any] | None = None) -> _Result:
         return _Result(self.spark.sql(_spark_text(text), args=_args(params)))
