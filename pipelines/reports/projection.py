@@ -66,9 +66,12 @@ def _as_of(con, as_of: datetime | None) -> datetime:
 
 
 def _window_counts(con, policy: Policy, portal_id: str, as_of: datetime, with_subportals: bool,
-                   horizon: int = 0) -> pl.DataFrame:
+                   horizon: int = 0, portals: list[str] | None = None) -> pl.DataFrame:
+    """`portals`: reads.members(portal_id, with_subportals), when the caller has it."""
+    if portals is None:
+        portals = reads.members(con, portal_id, with_subportals)
     return reads.run(con, "portal_window_counts", tables={"policy_windows": policy.windows_frame()},
-                     portal_id=portal_id, rollup=with_subportals, as_of=as_of, horizon=horizon)
+                     portal_id=portal_id, portals=portals, as_of=as_of, horizon=horizon)
 
 
 # --- projection ---------------------------------------------------------------------------------
@@ -393,9 +396,11 @@ def forecast(con, portal_id: str, policy: Policy | None = None, as_of: datetime 
     """
     policy = policy or load_policy()
     as_of = _as_of(con, as_of)
-    counts = _window_counts(con, policy, portal_id, as_of, with_subportals, horizon=horizon_days)
+    portals = reads.members(con, portal_id, with_subportals)
+    counts = _window_counts(con, policy, portal_id, as_of, with_subportals, horizon=horizon_days,
+                            portals=portals)
     longest_days = float(counts["days"].max()) if counts.height else 30.0
-    prof = reads.run(con, "portal_send_profile", portal_id=portal_id, rollup=with_subportals, as_of=as_of,
+    prof = reads.run(con, "portal_send_profile", portals=portals, as_of=as_of,
                      baseline_days=longest_days, trend_days=float(trend_days)).to_dicts()[0]
     base_sent = prof["baseline_sent"] - prof["worst_batch_sent"]
     base_hard = prof["baseline_hard_bounced"] - prof["worst_batch_hard_bounced"]

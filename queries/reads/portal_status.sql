@@ -30,70 +30,23 @@ window_lengths as (
     from policy_windows
 ),
 
--- A window (starts_after, as_of] is whole days of sending between two partial ones (windows are whole
--- days long, policy.py, so the edges are two different days). The whole days: the days' counts.
-whole_days as (
-    select
-        d.portal_id,
-        w.days,
-        sum(d.sent) as sent,
-        sum(d.hard_bounced) as hard_bounced,
-        sum(d.soft_bounced) as soft_bounced,
-        sum(d.complaints) as complaints
-    from mart_portal_days as d
-    inner join window_lengths as w
-        on d.sent_date > cast(w.starts_after as date)
-        and d.sent_date < cast($as_of::timestamptz as date)
-    where d.portal_id is not null
-    group by d.portal_id, w.days
-),
-
--- The two edge days from the outcomes themselves, to the microsecond: as_of's day (a constant, so the
--- scan reads only its row groups), and each window's first day.
-edge_rows as (
-    select portal_id, sent_date, sent_at, hard_bounced, soft_bounced, complained
-    from fct_rated_outcomes
-    where sent and portal_id is not null
-        and sent_date = cast($as_of::timestamptz as date)
-        and sent_at <= $as_of::timestamptz
-    union all
-    select portal_id, sent_date, sent_at, hard_bounced, soft_bounced, complained
-    from fct_rated_outcomes
-    where sent and portal_id is not null
-        and sent_date in (select cast(starts_after as date) from window_lengths)
-),
-
-edge_days as (
-    select
-        r.portal_id,
-        w.days,
-        count(*) as sent,
-        count(*) filter (where r.hard_bounced) as hard_bounced,
-        count(*) filter (where r.soft_bounced) as soft_bounced,
-        count(*) filter (where r.complained) as complaints
-    from edge_rows as r
-    inner join window_lengths as w
-        on r.sent_at > w.starts_after
-        and (r.sent_date = cast(w.starts_after as date) or r.sent_date = cast($as_of::timestamptz as date))
-    group by r.portal_id, w.days
-),
-
--- Each portal's counts for each window length; roll-ups then add up their members' counts instead of
--- reading the rows once per ancestor.
+-- Each portal's counts for each window length (mart_window_sends); roll-ups then add up their members'
+-- counts instead of reading the rows once per ancestor.
 portal_counts as (
     select
-        portal_id,
-        days,
-        sum(sent) as sent,
-        sum(hard_bounced) as hard_bounced,
-        sum(soft_bounced) as soft_bounced,
-        sum(complaints) as complaints
-    from (
-        select * from whole_days
-        union all
-        select * from edge_days
-    )
-    group by portal_id, days
+        s.portal_id,
+        w.days,
+        sum(s.sent) as sent,
+        sum(s.hard_bounced) as hard_bounced,
+        sum(s.soft_bounced) as soft_bounced,
+        sum(s.complaints) as complaints
+    from mart_window_sends_for(struct_pack(
+        portals := cast(null as varchar[]),
+        as_of := $as_of::timestamptz,
+        starts_after := (select list(starts_after order by starts_after) from window_lengths)
+    )) as s
+    inner join window_lengths as w on w.starts_after = s.starts_after
+    group by s.portal_id, w.days
 ),
 
 judged as (

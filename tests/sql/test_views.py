@@ -43,6 +43,8 @@ def test_every_model_binds_on_an_empty_database():
                 "varchar[]": "[]::varchar[]", "date[]": "[]::date[]",
                 "struct(recipients varchar[], shared varchar[])":
                     "{'recipients': []::varchar[], 'shared': []::varchar[]}",
+                "struct(portals varchar[], as_of timestamptz, starts_after timestamptz[])":
+                    "{'portals': null::varchar[], 'as_of': now(), 'starts_after': []::timestamptz[]}",
             }.get(m.scope_type, "{'keys': []::varchar[], 'first_sent': null::date, 'last_sent': null::date}")
             assert con.execute(f"select count(*) from {m.name}_for({empty})").fetchall() == [(0,)]
     staging = duckdb.connect()
