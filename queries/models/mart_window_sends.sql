@@ -1,12 +1,13 @@
 -- grain: one row per (starts_after, portal_id, upload_batch_id, sent_date) with rated sends: the sends,
 -- hard bounces, soft bounces and complaints of fct_rated_outcomes (SES's mailbox simulator left out,
 -- the unattributed mail too) sent in the window (starts_after, as_of], by the UTC day of sending and
--- the message's upload batch (null: untagged). Every rate's window is this one: a row counts by when it
--- was sent, so a bounce of an older send never counts, and nothing sent after as_of does.
+-- the message's upload batch (null: untagged): the windows of the status, the forecast and the
+-- sparklines (queries/reads/rates.sql counts its one window by more keys the same way). A row counts by
+-- when it was sent, so a bounce of an older send never counts, and nothing sent after as_of does.
 -- The days between a window's two edge days are whole, so they are mart_portal_days' rows; the edge
 -- days themselves (as_of's, and starts_after's unless it is the last microsecond of its day) are
--- counted from the outcomes, to the microsecond: their send dates are constants of the scope, so the
--- scan of the outcomes (kept in send-date order) reads only their row groups.
+-- counted from the outcomes, to the microsecond: their send dates come from the scope, so the scan of
+-- the outcomes (kept in send-date order) reads only their row groups.
 -- scope: struct(portals varchar[], as_of timestamptz, starts_after timestamptz[]): the portals (null:
 -- every portal), the windows' common end and each window's start; null: every rated send in one window
 -- (starts_after null) with no end.

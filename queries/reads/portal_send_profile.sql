@@ -1,9 +1,10 @@
 -- How one portal has been sending (the mail of the portals in $portals, from reads.members: the portal,
--- or the portal with its sub-portals), for the forecast: over the baseline window ($as_of - $baseline_days days, $as_of] its sends and hard
--- bounces, and those of its worst upload batch (the batch with the most hard bounces there, ties to
--- the higher rate, then the lower id; none when no batch hard-bounced); over the trend window
--- ($as_of - $trend_days days, $as_of] its sends and hard bounces. By time of sending, without SES's
--- mailbox-simulator mail, as every rate (mart_window_sends).
+-- or the portal with its sub-portals), for the forecast: over the baseline window
+-- ($as_of - $baseline_days days, $as_of] its sends and hard bounces, and those of its worst upload
+-- batch (the batch with the most hard bounces there, ties to the higher rate, then the lower id; none
+-- when no batch hard-bounced); over the trend window ($as_of - $trend_days days, $as_of] its sends and
+-- hard bounces. By time of sending, without SES's mailbox-simulator mail, as every rate
+-- (mart_window_sends).
 with windows as (
     select
         'baseline' as window_name,
