@@ -86,6 +86,11 @@ create or replace macro portal_members(root, with_subportals) as (
     ) end
 );
 
+-- Whether a row of `portal_id` belongs to the portals a read covers: the list `portals` (from
+-- portal_members / reads.members), or every portal when it is null (a read about the whole account).
+create or replace macro in_portals(portal_id, portals) as
+    (portals is null or list_contains(portals, portal_id));
+
 -- An address's local part: before the last '@', without a +tag (jo+news@x -> jo). Without an '@',
 -- the whole text.
 create or replace macro address_local_part(address, domain) as

@@ -32,8 +32,7 @@ whole_days as (
         on d.sent_date > cast(w.starts_after as date)
         and d.sent_date < cast(struct_extract(scope, 'as_of') as date)
     where d.portal_id is not null
-        and (struct_extract(scope, 'portals') is null
-            or list_contains(struct_extract(scope, 'portals'), d.portal_id))
+        and in_portals(d.portal_id, struct_extract(scope, 'portals'))
 ),
 
 -- as_of's own day up to as_of: whole in every window that starts before that day.
@@ -48,8 +47,7 @@ as_of_day as (
         count(*) filter (where complained) as complaints
     from fct_rated_outcomes
     where sent and portal_id is not null
-        and (struct_extract(scope, 'portals') is null
-            or list_contains(struct_extract(scope, 'portals'), portal_id))
+        and in_portals(portal_id, struct_extract(scope, 'portals'))
         and sent_date = cast(struct_extract(scope, 'as_of') as date)
         and sent_at <= struct_extract(scope, 'as_of')
     group by portal_id, upload_batch_id, sent_date
@@ -70,8 +68,7 @@ first_days as (
     from fct_rated_outcomes as o
     inner join windows as w on o.sent_date = cast(w.starts_after as date)
     where o.sent and o.portal_id is not null
-        and (struct_extract(scope, 'portals') is null
-            or list_contains(struct_extract(scope, 'portals'), o.portal_id))
+        and in_portals(o.portal_id, struct_extract(scope, 'portals'))
         and o.sent_date in (
             select cast(starts_after as date)
             from windows

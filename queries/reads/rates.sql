@@ -20,10 +20,7 @@ with whole_days as (
     where $dimension in ('account', 'portal', 'rollup', 'batch')
         and sent_date > cast($as_of::timestamptz - to_days(cast($window_days as integer)) as date)
         and sent_date < cast($as_of::timestamptz as date)
-        and (
-            cast($portals as varchar[]) is null
-            or list_contains(cast($portals as varchar[]), portal_id)
-        )
+        and in_portals(portal_id, cast($portals as varchar[]))
     union all
     select
         portal_id,
@@ -33,10 +30,7 @@ with whole_days as (
     where dimension = $dimension
         and sent_date > cast($as_of::timestamptz - to_days(cast($window_days as integer)) as date)
         and sent_date < cast($as_of::timestamptz as date)
-        and (
-            cast($portals as varchar[]) is null
-            or list_contains(cast($portals as varchar[]), portal_id)
-        )
+        and in_portals(portal_id, cast($portals as varchar[]))
 ),
 
 edge_days as (
@@ -58,10 +52,7 @@ edge_days as (
             sent_date = cast($as_of::timestamptz - to_days(cast($window_days as integer)) as date)
             or sent_date = cast($as_of::timestamptz as date)
         )
-        and (
-            cast($portals as varchar[]) is null
-            or list_contains(cast($portals as varchar[]), portal_id)
-        )
+        and in_portals(portal_id, cast($portals as varchar[]))
     group by all
 ),
 
@@ -71,10 +62,7 @@ hard_bounced_addresses as (
     from mart_hard_bounces
     where sent_at > $as_of::timestamptz - to_days(cast($window_days as integer))
         and sent_at <= $as_of::timestamptz
-        and (
-            cast($portals as varchar[]) is null
-            or list_contains(cast($portals as varchar[]), portal_id)
-        )
+        and in_portals(portal_id, cast($portals as varchar[]))
 ),
 
 portal_rows as (

@@ -18,7 +18,7 @@ with portals as (
 chosen as (
     select portal_id
     from portals
-    where cast($portals as varchar[]) is null or list_contains(cast($portals as varchar[]), portal_id)
+    where in_portals(portal_id, cast($portals as varchar[]))
 ),
 
 scopes as (
