@@ -82,6 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     for leftover in (args.out, args.out.with_name(args.out.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    shutil.rmtree(raw_store.folder(args.out), ignore_errors=True)  # hard links of an earlier build's objects
     started = time.monotonic()
     with warehouse.writer(args.out) as con:
         catalog.create_schema(con)

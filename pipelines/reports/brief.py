@@ -84,9 +84,9 @@ def restore_brief(con, portal_id: str, policy: Policy | None = None,
                   status_table: pl.DataFrame | None = None) -> Brief:
     """The portal's brief; `status_table`: `metrics.status_table` under `policy`, when the caller has
     read it already."""
-    table = metrics.status_table(con, policy) if status_table is None else status_table
-    row = table.filter(pl.col("portal_id") == portal_id)
     as_of = metrics.default_as_of(con)
+    table = metrics.status_table(con, policy, as_of) if status_table is None else status_table
+    row = table.filter(pl.col("portal_id") == portal_id)
     until = (as_of or datetime(1970, 1, 1)).date()
     members = reads.members(con, portal_id)
     daily = reads.run(con, "daily_rates", since=until - timedelta(days=90), until=until, portals=members)

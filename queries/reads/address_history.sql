@@ -21,9 +21,10 @@ known as (
         max(f.last_hard_bounce_at) as last_hard_bounce_at,
         bool_or(f.suppressed) as suppressed
     from fct_address_facts as f
-    -- By key first: an integer test of every row, the address compared only where a key matches.
+    -- By key only: an integer test of every row. The addresses are told apart by the join to
+    -- `planned` below (an address that shares a key is a group of its own, matched by none), as a
+    -- second filter on the address here would decompress every address the scan passes.
     where f.recipient_key in (select address_key(address) from planned)
-        and f.recipient in (select address from planned)
     group by f.recipient
 ),
 

@@ -496,4 +496,10 @@ def test_two_addresses_sharing_a_key_keep_their_own_facts(tmp_path, monkeypatch)
         assert con.execute("select recipient, sends, hard_bounces, deliveries from fct_address_facts "
                            "order by recipient").fetchall() == [("a@a.example", 2, 1, 0),
                                                                 ("b@b.example", 1, 0, 1)]
+        # The pre-send check's history finds both by the key and tells them apart by the address: b@
+        # (delivered) never takes a@'s hard bounce.
+        history = reads.run(con, "address_history", addresses=["b@b.example", "a@a.example"],
+                            dead_domain_min_sent=3)
+        assert history.select("address", "hard_bounces", "known_hard_bounce").rows() == [
+            ("a@a.example", 1, True), ("b@b.example", 0, False)]
     assert_equal(db)
