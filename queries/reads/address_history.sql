@@ -22,8 +22,9 @@ known as (
         bool_or(f.suppressed) as suppressed
     from fct_address_facts as f
     -- By key only: an integer test of every row. The addresses are told apart by the join to
-    -- `planned` below (an address that shares a key is a group of its own, matched by none), as a
-    -- second filter on the address here would decompress every address the scan passes.
+    -- `planned` below (another address under the same key is a group of its own, joined to nothing
+    -- unless it is planned too), as a second filter on the address here would decompress every
+    -- address the scan passes.
     where f.recipient_key in (select address_key(address) from planned)
     group by f.recipient
 ),
